@@ -1,0 +1,3 @@
+module github.com/wsforge/websocket
+
+go 1.25
