@@ -1,0 +1,234 @@
+package websocket
+
+import (
+	"bufio"
+	"crypto/sha1"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+)
+
+// ErrBadHandshake is wrapped by every error that reports a failed opening
+// handshake, on either side.
+var ErrBadHandshake = errors.New("websocket: bad handshake")
+
+// HandshakeError describes a failed opening handshake. On the client,
+// Response is the server's answer (its Body holds up to the first KiB of the
+// response body); on the server it is nil.
+type HandshakeError struct {
+	Reason   string
+	Response *http.Response
+}
+
+func (e *HandshakeError) Error() string {
+	if e.Response != nil {
+		return "websocket: bad handshake: " + e.Reason + " (HTTP status " + e.Response.Status + ")"
+	}
+	return "websocket: bad handshake: " + e.Reason
+}
+
+// Unwrap returns ErrBadHandshake, so errors.Is(err, ErrBadHandshake) holds.
+func (e *HandshakeError) Unwrap() error { return ErrBadHandshake }
+
+// keyGUID is appended to the client's key to compute the accept key
+// (RFC 6455 §1.3, §4.2.2).
+const keyGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+// acceptKey computes Sec-WebSocket-Accept for key: the Base64 of the SHA-1 of
+// key followed by keyGUID (RFC 6455 §4.2.2 step 5.4). It works on stack
+// arrays and does not allocate for keys of the standard 24 characters.
+func acceptKey(key string) [28]byte {
+	var buf [24 + len(keyGUID)]byte
+	in := buf[:0]
+	if len(key) > 24 {
+		in = make([]byte, 0, len(key)+len(keyGUID))
+	}
+	in = append(append(in, key...), keyGUID...)
+	sum := sha1.Sum(in)
+	var out [28]byte
+	base64.StdEncoding.Encode(out[:], sum[:])
+	return out
+}
+
+// validKey reports whether key is the Base64 of exactly 16 bytes
+// (RFC 6455 §4.2.1 item 5).
+func validKey(key string) bool {
+	if len(key) != 24 {
+		return false
+	}
+	var dst [18]byte
+	n, err := base64.StdEncoding.Strict().Decode(dst[:], []byte(key))
+	return err == nil && n == 16
+}
+
+// headerHasToken reports whether the comma-separated values of header name
+// contain token, compared case-insensitively (RFC 7230 §3.2.6, §6.1).
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for v != "" {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// headerTokens returns the comma-separated values of header name, trimmed,
+// without empty elements.
+func headerTokens(h http.Header, name string) []string {
+	var out []string
+	for _, v := range h.Values(name) {
+		for v != "" {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
+			if t = strings.TrimSpace(t); t != "" {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
+// Upgrade turns an HTTP request into a WebSocket connection (RFC 6455 §4.2).
+// Call it from an [http.Handler]. On success the connection has been taken
+// over from the HTTP server: use the returned Conn, not w, from then on.
+//
+// When the request is not an acceptable WebSocket handshake, Upgrade answers
+// it with the status RFC 6455 calls for and a short plain-text body, and
+// returns an error wrapping [ErrBadHandshake]: 405 for a method other than
+// GET, 426 when the Upgrade token or version 13 is missing, 403 for an origin
+// that is not allowed, and 400 for anything else malformed.
+//
+// The origin check is on by default: a browser request is accepted only from
+// the request's own host or from opts.OriginPatterns.
+//
+// Note that [http.Server.Shutdown] does not close connections taken over
+// this way; close them yourself.
+func Upgrade(w http.ResponseWriter, r *http.Request, opts *UpgradeOptions) (*Conn, error) {
+	if opts == nil {
+		opts = &UpgradeOptions{}
+	}
+	if status, reason := checkRequest(w, r, opts); status != 0 {
+		http.Error(w, "websocket: "+reason, status)
+		return nil, &HandshakeError{Reason: reason}
+	}
+	key := r.Header.Get("Sec-WebSocket-Key")
+	protocol := selectSubprotocol(r.Header, opts.Subprotocols)
+
+	nc, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		http.Error(w, "websocket: cannot take over the connection", http.StatusInternalServerError)
+		return nil, fmt.Errorf("websocket: upgrade: %w", err)
+	}
+	resp := w.Header().Clone()
+	for k, vs := range opts.ResponseHeader {
+		resp[k] = append(resp[k], vs...)
+	}
+	if err := writeResponse(nc, brw.Writer, key, protocol, resp); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("websocket: upgrade: %w", err)
+	}
+	cfg := opts.connConfig()
+	cfg.subprotocol = protocol
+	return newConn(nc, brw.Reader, false, cfg), nil
+}
+
+// checkRequest validates an opening handshake (RFC 6455 §4.2.1) and returns
+// the HTTP status and reason of the first problem, or 0.
+func checkRequest(w http.ResponseWriter, r *http.Request, opts *UpgradeOptions) (int, string) {
+	h := r.Header
+	switch {
+	case r.Method != http.MethodGet: // §4.2.1 item 1
+		w.Header().Set("Allow", http.MethodGet)
+		return http.StatusMethodNotAllowed, "method must be GET"
+	case !r.ProtoAtLeast(1, 1) || r.ProtoMajor != 1: // §4.2.1 item 1
+		return http.StatusBadRequest, "HTTP/1.1 required"
+	case !headerHasToken(h, "Upgrade", "websocket"): // §4.2.1 item 3
+		w.Header().Set("Upgrade", "websocket")
+		w.Header().Set("Connection", "Upgrade")
+		return http.StatusUpgradeRequired, "Upgrade header must include websocket"
+	case !headerHasToken(h, "Connection", "upgrade"): // §4.2.1 item 4
+		return http.StatusBadRequest, "Connection header must include upgrade"
+	case len(h.Values("Sec-WebSocket-Version")) != 1 || h.Get("Sec-WebSocket-Version") != "13": // §4.2.1 item 6, §4.4
+		w.Header().Set("Sec-WebSocket-Version", "13")
+		return http.StatusUpgradeRequired, "unsupported version: only 13 is spoken"
+	case len(h.Values("Sec-WebSocket-Key")) != 1 || !validKey(h.Get("Sec-WebSocket-Key")): // §4.2.1 item 5
+		return http.StatusBadRequest, "Sec-WebSocket-Key must be the Base64 of 16 bytes"
+	}
+	if !opts.InsecureSkipOriginCheck {
+		if err := checkOrigin(r, opts.OriginPatterns); err != nil { // §10.2
+			return http.StatusForbidden, err.Error()
+		}
+	}
+	return 0, ""
+}
+
+// checkOrigin allows a request without Origin (not from a browser), one
+// whose origin host equals the request's Host, and one matching a pattern.
+func checkOrigin(r *http.Request, patterns []string) error {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return nil
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("malformed Origin %q", origin)
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return nil
+	}
+	for _, p := range patterns {
+		subject := u.Host
+		if strings.Contains(p, "://") {
+			subject = u.Scheme + "://" + u.Host
+		}
+		if ok, err := path.Match(strings.ToLower(p), strings.ToLower(subject)); err == nil && ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("origin %q not allowed", origin)
+}
+
+// selectSubprotocol returns the first of the server's protocols that the
+// client offered (RFC 6455 §4.2.2 item 5.4, /subprotocol/), or "".
+func selectSubprotocol(h http.Header, server []string) string {
+	offered := headerTokens(h, "Sec-WebSocket-Protocol")
+	for _, s := range server {
+		for _, o := range offered {
+			if s == o {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// writeResponse sends the 101 response (RFC 6455 §4.2.2 item 5).
+func writeResponse(nc net.Conn, bw *bufio.Writer, key, protocol string, extra http.Header) error {
+	if bw == nil {
+		bw = bufio.NewWriter(nc)
+	}
+	accept := acceptKey(key)
+	bw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ")
+	bw.Write(accept[:])
+	bw.WriteString("\r\n")
+	if protocol != "" {
+		bw.WriteString("Sec-WebSocket-Protocol: " + protocol + "\r\n")
+	}
+	for _, k := range []string{"Upgrade", "Connection", "Sec-Websocket-Accept", "Sec-Websocket-Protocol", "Content-Type", "Content-Length", "Transfer-Encoding"} {
+		delete(extra, k)
+	}
+	if err := extra.Write(bw); err != nil {
+		return err
+	}
+	bw.WriteString("\r\n")
+	return bw.Flush()
+}

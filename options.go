@@ -1,0 +1,173 @@
+package websocket
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Defaults used when an option is left at its zero value.
+const (
+	// DefaultReadLimit is the largest message, in bytes, that a Conn accepts
+	// unless told otherwise. One MiB holds any chat line, JSON document or
+	// small file a typical service exchanges, while a server with 10,000
+	// connections still cannot be made to buffer more than 10 GiB even if every
+	// peer sends a maximal message at once. Lift it with the ReadLimit option or
+	// [Conn.SetReadLimit] when messages are known to be larger.
+	DefaultReadLimit = 1 << 20
+
+	// DefaultReadBufferSize is the size of the buffer a Conn reads through.
+	// A Conn holds it for its whole life.
+	DefaultReadBufferSize = 4096
+
+	// DefaultWriteBufferSize is the size of the buffer frames are assembled
+	// in. A Conn borrows it from a shared pool only while it writes, so an
+	// idle Conn holds none.
+	DefaultWriteBufferSize = 4096
+
+	// DefaultCloseTimeout bounds the close handshake: how long Close waits
+	// for the peer's close frame (and, on the client, for the server to end
+	// the TCP connection) before it closes the connection anyway.
+	DefaultCloseTimeout = 5 * time.Second
+)
+
+// minReadBufferSize lets a control frame (at most 2+4+125 bytes) sit whole in
+// the read buffer, so that it can be handled atomically.
+const minReadBufferSize = 256
+
+// UpgradeOptions configure [Upgrade]. A nil *UpgradeOptions is valid and
+// means all defaults. Upgrade copies what it needs and never modifies it.
+type UpgradeOptions struct {
+	// Subprotocols lists the application protocols the server speaks, most
+	// preferred first. The first one the client also offers is chosen and
+	// reported by [Conn.Subprotocol]. Nil means no subprotocol is negotiated.
+	Subprotocols []string
+
+	// OriginPatterns lists the origins, besides the request's own host, whose
+	// browsers may connect. A pattern is matched with [path.Match] against
+	// the origin's host (for example "*.example.com" or "localhost:8080"), or
+	// against the whole origin if it contains "://" (for example
+	// "https://app.example.com"). Nil means same-host requests only.
+	// Requests without an Origin header (non-browser clients) are always
+	// allowed.
+	OriginPatterns []string
+
+	// InsecureSkipOriginCheck accepts requests from any origin. It lets any
+	// web page the user visits open a connection carrying the user's
+	// cookies (cross-site WebSocket hijacking). Prefer OriginPatterns.
+	InsecureSkipOriginCheck bool
+
+	// ResponseHeader holds extra headers for the 101 response, such as
+	// Set-Cookie. Headers already set on the ResponseWriter are sent too.
+	ResponseHeader http.Header
+
+	// ReadLimit is the largest message, in bytes, the Conn accepts; a
+	// larger one is refused with close code 1009 before it is buffered.
+	// Zero means DefaultReadLimit.
+	ReadLimit int64
+
+	// ReadBufferSize and WriteBufferSize size the Conn's I/O buffers.
+	// Zero means DefaultReadBufferSize and DefaultWriteBufferSize. When the
+	// read buffer size equals the one net/http used for the request, Upgrade
+	// reuses that buffer instead of allocating another.
+	ReadBufferSize, WriteBufferSize int
+
+	// CloseTimeout bounds the close handshake. Zero means DefaultCloseTimeout.
+	CloseTimeout time.Duration
+
+	// OnPing and OnPong, if set, are called by the reading goroutine with
+	// the payload of each ping or pong received. They must not block and
+	// must not keep the slice. Pings are answered automatically either way.
+	OnPing, OnPong func(payload []byte)
+}
+
+// DialOptions configure [Dial]. A nil *DialOptions is valid and means all
+// defaults. Dial copies what it needs and never modifies it.
+type DialOptions struct {
+	// Header holds extra request headers, such as Authorization or Cookie.
+	Header http.Header
+
+	// Host, if set, is sent as the Host header instead of the URL's host.
+	Host string
+
+	// Subprotocols lists the application protocols to offer, most preferred
+	// first. [Conn.Subprotocol] reports the one the server chose.
+	Subprotocols []string
+
+	// TLSConfig is used for wss:// and https:// URLs and for HTTPS proxies.
+	// Nil means the default configuration. ServerName defaults to the host.
+	TLSConfig *tls.Config
+
+	// NetDialContext dials the TCP connection (to the server or the proxy).
+	// Nil means a [net.Dialer] with default settings.
+	NetDialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// Proxy returns the proxy for a request: an http://, https:// or
+	// socks5:// URL, or nil for none. Nil means [http.ProxyFromEnvironment].
+	// Credentials in the proxy URL are sent as Proxy-Authorization (HTTP) or
+	// as a username and password (SOCKS5).
+	Proxy func(*http.Request) (*url.URL, error)
+
+	// ProxyConnectHeader holds extra headers for the HTTP CONNECT request.
+	ProxyConnectHeader http.Header
+
+	// ReadLimit, ReadBufferSize, WriteBufferSize, CloseTimeout, OnPing and
+	// OnPong mean what they mean in [UpgradeOptions].
+	ReadLimit                       int64
+	ReadBufferSize, WriteBufferSize int
+	CloseTimeout                    time.Duration
+	OnPing, OnPong                  func(payload []byte)
+}
+
+// connConfig holds the settings a Conn keeps, with the defaults applied.
+type connConfig struct {
+	readLimit       int64
+	readBufferSize  int
+	writeBufferSize int
+	closeTimeout    time.Duration
+	onPing, onPong  func([]byte)
+	subprotocol     string
+}
+
+func newConnConfig(readLimit int64, readBuf, writeBuf int, closeTimeout time.Duration, onPing, onPong func([]byte)) connConfig {
+	cfg := connConfig{
+		readLimit:       readLimit,
+		readBufferSize:  readBuf,
+		writeBufferSize: writeBuf,
+		closeTimeout:    closeTimeout,
+		onPing:          onPing,
+		onPong:          onPong,
+	}
+	if cfg.readLimit <= 0 {
+		cfg.readLimit = DefaultReadLimit
+	}
+	if cfg.readBufferSize <= 0 {
+		cfg.readBufferSize = DefaultReadBufferSize
+	}
+	cfg.readBufferSize = max(cfg.readBufferSize, minReadBufferSize)
+	if cfg.writeBufferSize <= 0 {
+		cfg.writeBufferSize = DefaultWriteBufferSize
+	}
+	cfg.writeBufferSize = max(cfg.writeBufferSize, minReadBufferSize)
+	if cfg.closeTimeout <= 0 {
+		cfg.closeTimeout = DefaultCloseTimeout
+	}
+	return cfg
+}
+
+func (o *UpgradeOptions) connConfig() connConfig {
+	if o == nil {
+		o = &UpgradeOptions{}
+	}
+	return newConnConfig(o.ReadLimit, o.ReadBufferSize, o.WriteBufferSize, o.CloseTimeout, o.OnPing, o.OnPong)
+}
+
+func (o *DialOptions) connConfig() connConfig {
+	if o == nil {
+		o = &DialOptions{}
+	}
+	return newConnConfig(o.ReadLimit, o.ReadBufferSize, o.WriteBufferSize, o.CloseTimeout, o.OnPing, o.OnPong)
+}

@@ -1,0 +1,94 @@
+package websocket
+
+import (
+	"context"
+	"encoding/binary"
+)
+
+// Ping sends a ping and waits until the matching pong arrives or ctx ends.
+// Pongs are read by whichever goroutine reads the Conn, so Ping needs a
+// concurrent Read or Reader to return.
+func (c *Conn) Ping(ctx context.Context) error {
+	ch := make(chan struct{})
+	c.pingMu.Lock()
+	if c.pings == nil {
+		c.pings = make(map[uint64]chan struct{})
+	}
+	c.pingSeq++
+	seq := c.pingSeq
+	c.pings[seq] = ch
+	c.pingMu.Unlock()
+	defer func() {
+		c.pingMu.Lock()
+		delete(c.pings, seq)
+		c.pingMu.Unlock()
+	}()
+
+	var p [8]byte
+	binary.BigEndian.PutUint64(p[:], seq)
+	if err := c.writeFrame(ctx, header{fin: true, op: opPing, length: 8}, p[:]); err != nil {
+		return err
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.done:
+		return errClosed
+	}
+}
+
+// handleControl acts on a control frame (RFC 6455 §5.5) read by the reader.
+func (c *Conn) handleControl(ctx context.Context, op opcode, payload []byte) error {
+	switch op {
+	case opPing:
+		if c.cfg.onPing != nil {
+			c.cfg.onPing(payload)
+		}
+		// §5.5.2: answer with a pong carrying the same payload. If several
+		// pings arrive first, answering the latest suffices (§5.5.3).
+		c.pongPending = 1 + copy(c.pong[:], payload)
+		return c.flushPong(ctx)
+	case opPong:
+		if c.cfg.onPong != nil {
+			c.cfg.onPong(payload)
+		}
+		c.notifyPong(payload)
+		return nil
+	default: // opClose; checkHeader let only known opcodes through
+		return c.handleClose(payload)
+	}
+}
+
+// flushPong sends the pong owed for the latest ping, if any. If ctx ends
+// before the pong has started, it stays owed and goes out on the next read.
+func (c *Conn) flushPong(ctx context.Context) error {
+	if c.pongPending == 0 {
+		return nil
+	}
+	n := c.pongPending - 1
+	err := c.writeFrame(ctx, header{fin: true, op: opPong, length: int64(n)}, c.pong[:n])
+	if err != nil && err == ctx.Err() {
+		c.interrupted = c.msgActive
+		return err
+	}
+	// Sent, or it never can be: a failed write side or a close already sent
+	// (the peer expects nothing after it) is the writers' business.
+	c.pongPending = 0
+	return nil
+}
+
+// notifyPong wakes the Ping call waiting for this pong's payload, if any.
+func (c *Conn) notifyPong(payload []byte) {
+	if len(payload) != 8 {
+		return
+	}
+	seq := binary.BigEndian.Uint64(payload)
+	c.pingMu.Lock()
+	if ch, ok := c.pings[seq]; ok {
+		close(ch)
+		delete(c.pings, seq)
+	}
+	c.pingMu.Unlock()
+}

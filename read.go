@@ -1,0 +1,284 @@
+package websocket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+)
+
+// Frame-level violations (RFC 6455 §5), reported with close code 1002.
+var (
+	errReservedBits    = protocolError("reserved bits set without a negotiated extension")
+	errReservedOpcode  = protocolError("reserved opcode")
+	errUnmaskedFrame   = protocolError("client frame not masked")
+	errMaskedFrame     = protocolError("server frame masked")
+	errFragmentedCtrl  = protocolError("fragmented control frame")
+	errLongControl     = protocolError("control frame payload over 125 bytes")
+	errStrayContinue   = protocolError("continuation frame outside a fragmented message")
+	errNestedMessage   = protocolError("new data frame inside a fragmented message")
+	errInvalidUTF8Text = fmt.Errorf("%w: text message", ErrInvalidUTF8)
+)
+
+// Read reads the next whole message, appends it to buf and returns the
+// extended slice, like append; pass buf[:0] to reuse a buffer without
+// allocating, or nil. A message larger than the read limit ends the
+// connection with close code 1009 and [ErrMessageTooBig].
+//
+// When ctx ends before the message is complete, Read returns buf unchanged
+// and ctx's error, and the Conn remains usable: the bytes read so far are
+// kept, and the next Read returns the whole message.
+//
+// When the peer closes the connection, Read returns a [*CloseError].
+func (c *Conn) Read(ctx context.Context, buf []byte) (MessageType, []byte, error) {
+	if err := c.beginRead(ctx); err != nil {
+		return 0, buf, err
+	}
+	defer c.endRead()
+	if err := c.startMessage(ctx); err != nil {
+		return 0, buf, err
+	}
+	start := len(buf)
+	buf = append(buf, c.pending...)
+	c.pending = c.pending[:0]
+	for {
+		if len(buf) == cap(buf) {
+			grow := max(512, len(buf)-start)
+			if c.frameLeft > 0 {
+				grow = int(min(int64(grow), c.frameLeft))
+			}
+			buf = slices.Grow(buf, grow)
+		}
+		n, err := c.readPayload(ctx, buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case err == io.EOF:
+			return c.msgType, buf, nil
+		case err != nil && c.interrupted:
+			c.pending = append(c.pending, buf[start:]...)
+			return 0, buf[:start], err
+		case err != nil:
+			return 0, buf[:start], err
+		}
+	}
+}
+
+// Reader returns the type of the next message and a reader of its payload,
+// which returns io.EOF at the end of the message. It reads under ctx.
+//
+// A message whose reader was left unfinished is skipped by the next Reader
+// or Read, unless a read of it was cut off by its context: then the next
+// Reader (or Read) continues that message where it stopped. The reader must
+// not be used after the next call to Reader or Read.
+func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
+	if err := c.beginRead(ctx); err != nil {
+		return 0, nil, err
+	}
+	defer c.endRead()
+	if err := c.startMessage(ctx); err != nil {
+		return 0, nil, err
+	}
+	c.mr.ctx = ctx
+	return c.msgType, &c.mr, nil
+}
+
+// beginRead takes the read side for one call bound to ctx.
+func (c *Conn) beginRead(ctx context.Context) error {
+	if err := lock(ctx, c.readMu); err != nil {
+		return err
+	}
+	if c.readErr != nil {
+		<-c.readMu
+		return c.readErr
+	}
+	c.cr.ctx = ctx
+	return nil
+}
+
+// endRead releases the read side, clearing any deadline ctx had set.
+func (c *Conn) endRead() {
+	c.cr.watch.disarm()
+	c.cr.ctx = nil
+	<-c.readMu
+}
+
+// startMessage positions the reader at the payload of a message: the
+// current one if a read of it was interrupted, else the next one, skipping
+// the rest of a message that was abandoned.
+func (c *Conn) startMessage(ctx context.Context) error {
+	if c.interrupted {
+		c.interrupted = false
+		return nil
+	}
+	c.pending = c.pending[:0]
+	var scratch [512]byte
+	for c.msgActive {
+		_, err := c.readPayload(ctx, scratch[:])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return c.nextFrame(ctx)
+}
+
+// messageReader reads one message's payload; it is reused for every message.
+type messageReader struct {
+	c   *Conn
+	ctx context.Context // of the Reader call that returned it
+}
+
+// Read reads payload bytes of the message.
+func (r *messageReader) Read(p []byte) (int, error) {
+	c := r.c
+	if err := c.beginRead(r.ctx); err != nil {
+		return 0, err
+	}
+	defer c.endRead()
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[:copy(c.pending, c.pending[n:])]
+		return n, nil
+	}
+	if !c.msgActive {
+		return 0, io.EOF
+	}
+	return c.readPayload(r.ctx, p)
+}
+
+// readPayload reads payload bytes of the current message into p, moving on
+// to its next frame as needed, and returns io.EOF at its end.
+func (c *Conn) readPayload(ctx context.Context, p []byte) (int, error) {
+	for c.frameLeft == 0 {
+		if c.frame.fin {
+			// §8.1: a text message must be valid UTF-8 as a whole.
+			if c.msgType == MessageText && !c.utf8.complete() {
+				return 0, c.fail(StatusInvalidFramePayloadData, errInvalidUTF8Text)
+			}
+			c.msgActive = false
+			return 0, io.EOF
+		}
+		if err := c.nextFrame(ctx); err != nil {
+			return 0, err
+		}
+	}
+	if int64(len(p)) > c.frameLeft {
+		p = p[:c.frameLeft]
+	}
+	n, err := c.br.Read(p)
+	if n > 0 {
+		if c.frame.masked {
+			c.maskKey = mask(c.maskKey, p[:n])
+		}
+		c.frameLeft -= int64(n)
+		// §8.1: fail as soon as the text can no longer be valid UTF-8.
+		if c.msgType == MessageText && !c.utf8.valid(p[:n]) {
+			return 0, c.fail(StatusInvalidFramePayloadData, errInvalidUTF8Text)
+		}
+		return n, nil
+	}
+	return 0, c.readFailed(ctx, err)
+}
+
+// nextFrame reads frame headers until that of a data frame, handling the
+// control frames on the way, and makes it the current frame.
+func (c *Conn) nextFrame(ctx context.Context) error {
+	if err := c.flushPong(ctx); err != nil {
+		return err
+	}
+	for {
+		h, size, err := peekHeader(c.br)
+		if err == errHeaderLength {
+			return c.fail(StatusProtocolError, err)
+		}
+		if err != nil {
+			return c.readFailed(ctx, err)
+		}
+		if err := c.checkHeader(h); err != nil {
+			return c.fail(StatusProtocolError, err)
+		}
+		if h.op.isControl() {
+			// The whole control frame fits in the buffer (§5.5: at most
+			// 125 bytes), so it is handled in one step.
+			b, err := c.br.Peek(size + int(h.length))
+			if err != nil {
+				return c.readFailed(ctx, err)
+			}
+			payload := c.ctrl[:copy(c.ctrl[:], b[size:])]
+			c.br.Discard(len(b))
+			if h.masked {
+				mask(h.key, payload)
+			}
+			if err := c.handleControl(ctx, h.op, payload); err != nil {
+				return err
+			}
+			continue
+		}
+		if h.op != opContinuation {
+			c.msgActive = true
+			c.msgType = MessageType(h.op)
+			c.msgSize = 0
+			c.utf8.reset()
+		}
+		// §10.4: refuse a message over the limit before buffering it.
+		if h.length > c.readLimit.Load()-c.msgSize {
+			return c.fail(StatusMessageTooBig, ErrMessageTooBig)
+		}
+		c.br.Discard(size)
+		c.msgSize += h.length
+		c.frame = h
+		c.frameLeft = h.length
+		c.maskKey = h.key
+		return nil
+	}
+}
+
+// checkHeader enforces the framing rules of RFC 6455 §5.
+func (c *Conn) checkHeader(h header) error {
+	switch {
+	case h.rsv != 0: // §5.2: RSV1-3 MUST be 0 unless an extension defines them
+		return errReservedBits
+	case !h.op.isKnown(): // §5.2: reserved opcodes
+		return errReservedOpcode
+	case !c.client && !h.masked: // §5.1: a client MUST mask every frame
+		return errUnmaskedFrame
+	case c.client && h.masked: // §5.1: a server MUST NOT mask any frame
+		return errMaskedFrame
+	case h.op.isControl() && !h.fin: // §5.5: control frames MUST NOT be fragmented
+		return errFragmentedCtrl
+	case h.op.isControl() && h.length > maxControlPayload: // §5.5
+		return errLongControl
+	case h.op == opContinuation && (!c.msgActive || c.frame.fin): // §5.4
+		return errStrayContinue
+	case (h.op == opText || h.op == opBinary) && c.msgActive: // §5.4
+		return errNestedMessage
+	}
+	return nil
+}
+
+// readFailed turns an error from the connection into the error to report.
+// An expired context leaves the Conn usable; anything else ends the read
+// side for good.
+func (c *Conn) readFailed(ctx context.Context, err error) error {
+	if ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded) && !c.isClosed() {
+		c.interrupted = c.msgActive
+		return ctx.Err()
+	}
+	if c.readErr != nil {
+		return c.readErr
+	}
+	if c.isClosed() {
+		c.readErr = errClosed
+	} else {
+		c.readErr = &CloseError{Code: StatusAbnormalClosure, err: err}
+		if err == io.EOF {
+			c.readErr = &CloseError{Code: StatusAbnormalClosure, err: io.ErrUnexpectedEOF}
+		}
+		c.closeConn()
+	}
+	return c.readErr
+}
