@@ -215,18 +215,13 @@ func (c *Conn) awaitPeerClose(deadline time.Time) error {
 func (c *Conn) drain() error {
 	ctx := context.Background()
 	for {
-		if c.frameLeft == 0 && c.frame.fin {
-			c.msgActive = false
+		var err error
+		if c.msgActive {
+			err = c.skipFrame(ctx)
+		} else {
+			err = c.nextFrame(ctx)
 		}
-		if c.frameLeft > 0 {
-			n, err := c.br.Discard(int(min(c.frameLeft, int64(c.br.Size()))))
-			c.frameLeft -= int64(n)
-			if err != nil {
-				return c.readFailed(ctx, err)
-			}
-			continue
-		}
-		if err := c.nextFrame(ctx); err != nil {
+		if err != nil {
 			return err
 		}
 	}

@@ -113,15 +113,27 @@ func (c *Conn) startMessage(ctx context.Context) error {
 		return nil
 	}
 	c.pending = c.pending[:0]
-	var scratch [512]byte
 	for c.msgActive {
-		_, err := c.readPayload(ctx, scratch[:])
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
+		if err := c.skipFrame(ctx); err != nil {
 			return err
 		}
+	}
+	return c.nextFrame(ctx)
+}
+
+// skipFrame discards the rest of the current frame of an abandoned message
+// and moves to its next frame, or ends the message after its final frame.
+func (c *Conn) skipFrame(ctx context.Context) error {
+	for c.frameLeft > 0 {
+		n, err := c.br.Discard(int(min(c.frameLeft, int64(c.br.Size()))))
+		c.frameLeft -= int64(n)
+		if err != nil {
+			return c.readFailed(ctx, err)
+		}
+	}
+	if c.frame.fin {
+		c.msgActive = false
+		return nil
 	}
 	return c.nextFrame(ctx)
 }
