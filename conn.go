@@ -63,23 +63,27 @@ type Conn struct {
 	closeOnce    sync.Once
 
 	// Owned by the reader: the goroutine holding readMu.
-	readMu      chan struct{}
-	br          *bufio.Reader
-	cr          connReader
-	frame       header // the data frame being read
-	frameLeft   int64  // its payload bytes not yet read
-	maskKey     uint32 // its masking key, rotated to the next byte
-	msgActive   bool   // a data message has begun and not ended
-	msgType     MessageType
-	msgSize     int64 // payload bytes of the message so far
-	utf8        utf8Validator
-	interrupted bool   // a read of the message was cut off by its context
-	pending     []byte // bytes of the message an interrupted Read had read
-	readErr     error  // sticky: the read side has ended
-	ctrl        [maxControlPayload]byte
-	pongPending int // payload size +1 of a pong still to send; 0 for none
-	pong        [maxControlPayload]byte
-	mr          messageReader
+	readMu    chan struct{}
+	br        *bufio.Reader
+	cr        connReader
+	frame     header // the data frame being read
+	frameLeft int64  // its payload bytes not yet read
+	maskKey   uint32 // its masking key, rotated to the next byte
+	msgActive bool   // a data message has begun and not ended
+	msgType   MessageType
+	msgSize   int64 // payload bytes of the message so far
+	utf8      utf8Validator
+	// msgCompressed marks a message sent with RSV1 (RFC 7692 §6); then
+	// msgInflated counts its inflated bytes against the read limit.
+	msgCompressed bool
+	msgInflated   int64
+	interrupted   bool   // a read of the message was cut off by its context
+	pending       []byte // bytes of the message an interrupted Read had read
+	readErr       error  // sticky: the read side has ended
+	ctrl          [maxControlPayload]byte
+	pongPending   int // payload size +1 of a pong still to send; 0 for none
+	pong          [maxControlPayload]byte
+	mr            messageReader
 
 	// Writers: msgMu is held for a whole data message, frameMu for a frame.
 	msgMu   chan struct{}
@@ -118,6 +122,7 @@ func newConn(nc net.Conn, br *bufio.Reader, client bool, cfg connConfig) *Conn {
 	c.wwatch.set = nc.SetWriteDeadline
 	c.mr.c = c
 	c.mw.c = c
+	c.mw.tail.emit = c.mw.emit
 	if br != nil && br.Buffered() > 0 {
 		leftover, _ := br.Peek(br.Buffered())
 		c.cr.prefix = append([]byte(nil), leftover...)

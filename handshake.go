@@ -122,6 +122,7 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *UpgradeOptions) (*Con
 	}
 	key := r.Header.Get("Sec-WebSocket-Key")
 	protocol := selectSubprotocol(r.Header, opts.Subprotocols)
+	extensions, deflate := acceptDeflate(r.Header, opts.Compression)
 
 	nc, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
@@ -132,12 +133,13 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *UpgradeOptions) (*Con
 	for k, vs := range opts.ResponseHeader {
 		resp[k] = append(resp[k], vs...)
 	}
-	if err := writeResponse(nc, brw.Writer, key, protocol, resp); err != nil {
+	if err := writeResponse(nc, brw.Writer, key, protocol, extensions, resp); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("websocket: upgrade: %w", err)
 	}
 	cfg := opts.connConfig()
 	cfg.subprotocol = protocol
+	cfg.deflate = deflate
 	return newConn(nc, brw.Reader, false, cfg), nil
 }
 
@@ -212,7 +214,7 @@ func selectSubprotocol(h http.Header, server []string) string {
 }
 
 // writeResponse sends the 101 response (RFC 6455 §4.2.2 item 5).
-func writeResponse(nc net.Conn, bw *bufio.Writer, key, protocol string, extra http.Header) error {
+func writeResponse(nc net.Conn, bw *bufio.Writer, key, protocol, extensions string, extra http.Header) error {
 	if bw == nil {
 		bw = bufio.NewWriter(nc)
 	}
@@ -223,7 +225,10 @@ func writeResponse(nc net.Conn, bw *bufio.Writer, key, protocol string, extra ht
 	if protocol != "" {
 		bw.WriteString("Sec-WebSocket-Protocol: " + protocol + "\r\n")
 	}
-	for _, k := range []string{"Upgrade", "Connection", "Sec-Websocket-Accept", "Sec-Websocket-Protocol", "Content-Type", "Content-Length", "Transfer-Encoding"} {
+	if extensions != "" {
+		bw.WriteString("Sec-WebSocket-Extensions: " + extensions + "\r\n")
+	}
+	for _, k := range []string{"Upgrade", "Connection", "Sec-Websocket-Accept", "Sec-Websocket-Protocol", "Sec-Websocket-Extensions", "Content-Type", "Content-Length", "Transfer-Encoding"} {
 		delete(extra, k)
 	}
 	if err := extra.Write(bw); err != nil {

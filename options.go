@@ -64,8 +64,14 @@ type UpgradeOptions struct {
 	// Set-Cookie. Headers already set on the ResponseWriter are sent too.
 	ResponseHeader http.Header
 
+	// Compression, if not nil, accepts the permessage-deflate extension
+	// when the client offers it (browsers always do). Nil means messages
+	// are never compressed.
+	Compression *CompressionOptions
+
 	// ReadLimit is the largest message, in bytes, the Conn accepts; a
 	// larger one is refused with close code 1009 before it is buffered.
+	// For a compressed message the limit applies to its inflated size.
 	// Zero means DefaultReadLimit.
 	ReadLimit int64
 
@@ -114,6 +120,10 @@ type DialOptions struct {
 	// ProxyConnectHeader holds extra headers for the HTTP CONNECT request.
 	ProxyConnectHeader http.Header
 
+	// Compression, if not nil, offers the permessage-deflate extension.
+	// Nil means messages are never compressed.
+	Compression *CompressionOptions
+
 	// ReadLimit, ReadBufferSize, WriteBufferSize, CloseTimeout, OnPing and
 	// OnPong mean what they mean in [UpgradeOptions].
 	ReadLimit                       int64
@@ -130,6 +140,7 @@ type connConfig struct {
 	closeTimeout    time.Duration
 	onPing, onPong  func([]byte)
 	subprotocol     string
+	deflate         *deflateState // nil unless permessage-deflate was negotiated
 }
 
 func newConnConfig(readLimit int64, readBuf, writeBuf int, closeTimeout time.Duration, onPing, onPong func([]byte)) connConfig {

@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"compress/flate"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ var (
 	errStrayContinue   = protocolError("continuation frame outside a fragmented message")
 	errNestedMessage   = protocolError("new data frame inside a fragmented message")
 	errInvalidUTF8Text = fmt.Errorf("%w: text message", ErrInvalidUTF8)
+	errCorruptDeflate  = protocolError("invalid compressed data")
 )
 
 // Read reads the next whole message, appends it to buf and returns the
@@ -46,12 +48,12 @@ func (c *Conn) Read(ctx context.Context, buf []byte) (MessageType, []byte, error
 	for {
 		if len(buf) == cap(buf) {
 			grow := max(512, len(buf)-start)
-			if c.frameLeft > 0 {
+			if c.frameLeft > 0 && !c.msgCompressed {
 				grow = int(min(int64(grow), c.frameLeft))
 			}
 			buf = slices.Grow(buf, grow)
 		}
-		n, err := c.readPayload(ctx, buf[len(buf):cap(buf)])
+		n, err := c.readMessage(ctx, buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		switch {
 		case err == io.EOF:
@@ -114,11 +116,34 @@ func (c *Conn) startMessage(ctx context.Context) error {
 	}
 	c.pending = c.pending[:0]
 	for c.msgActive {
-		if err := c.skipFrame(ctx); err != nil {
+		if err := c.skipMessage(ctx); err != nil {
 			return err
 		}
 	}
 	return c.nextFrame(ctx)
+}
+
+// skipMessage discards the rest of an abandoned message. A compressed one
+// is inflated all the same when later messages may refer back to it.
+func (c *Conn) skipMessage(ctx context.Context) error {
+	if c.msgCompressed && !c.cfg.deflate.readNoContext {
+		var scratch [512]byte
+		for {
+			_, err := c.readMessage(ctx, scratch[:])
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	for c.msgActive {
+		if err := c.skipFrame(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // skipFrame discards the rest of the current frame of an abandoned message
@@ -132,7 +157,7 @@ func (c *Conn) skipFrame(ctx context.Context) error {
 		}
 	}
 	if c.frame.fin {
-		c.msgActive = false
+		c.endMessage()
 		return nil
 	}
 	return c.nextFrame(ctx)
@@ -159,19 +184,75 @@ func (r *messageReader) Read(p []byte) (int, error) {
 	if !c.msgActive {
 		return 0, io.EOF
 	}
-	return c.readPayload(r.ctx, p)
+	return c.readMessage(r.ctx, p)
 }
 
-// readPayload reads payload bytes of the current message into p, moving on
-// to its next frame as needed, and returns io.EOF at its end.
+// readMessage reads bytes of the current message into p, inflated if it
+// is compressed and checked if it is text, and returns io.EOF at its end.
+func (c *Conn) readMessage(ctx context.Context, p []byte) (int, error) {
+	var n int
+	var err error
+	if c.msgCompressed {
+		n, err = c.cfg.deflate.inflate(p)
+		// §10.4 and RFC 7692 §8.1: the limit is on the inflated size,
+		// enforced as the bytes come out rather than after buffering.
+		if c.msgInflated += int64(n); c.msgInflated > c.readLimit.Load() {
+			return 0, c.fail(StatusMessageTooBig, ErrMessageTooBig)
+		}
+	} else {
+		n, err = c.readPayload(ctx, p)
+	}
+	// §8.1: fail as soon as the text can no longer be valid UTF-8.
+	if c.msgType == MessageText && !c.utf8.valid(p[:n]) {
+		return 0, c.fail(StatusInvalidFramePayloadData, errInvalidUTF8Text)
+	}
+	switch {
+	case err == io.EOF:
+		if c.msgType == MessageText && !c.utf8.complete() {
+			return 0, c.fail(StatusInvalidFramePayloadData, errInvalidUTF8Text)
+		}
+		c.endMessage()
+		if n > 0 {
+			return n, nil // the next call reports io.EOF
+		}
+	case err != nil && c.msgCompressed:
+		err = c.inflateFailed(ctx, err)
+	}
+	return n, err
+}
+
+// endMessage records that the current message has been read whole.
+func (c *Conn) endMessage() {
+	c.msgActive = false
+	if c.msgCompressed {
+		c.cfg.deflate.endInflate()
+	}
+}
+
+// inflateFailed turns an error from the decompressor into the error to
+// report. The decompressor cannot resume after an error, so a read of a
+// compressed message cut off by its context ends the connection.
+func (c *Conn) inflateFailed(ctx context.Context, err error) error {
+	var corrupt flate.CorruptInputError
+	switch {
+	case c.readErr != nil:
+		return c.readErr
+	case errors.As(err, &corrupt), err == io.ErrUnexpectedEOF: // RFC 7692 §8
+		return c.fail(StatusInvalidFramePayloadData, errCorruptDeflate)
+	case ctx.Err() != nil:
+		c.interrupted = false
+		c.fail(StatusGoingAway, ctx.Err())
+		return ctx.Err()
+	}
+	return c.fail(StatusInternalError, err)
+}
+
+// readPayload reads raw payload bytes of the current message into p,
+// unmasked, moving on to its next frame as needed, and returns io.EOF at the
+// end of its final frame.
 func (c *Conn) readPayload(ctx context.Context, p []byte) (int, error) {
 	for c.frameLeft == 0 {
 		if c.frame.fin {
-			// §8.1: a text message must be valid UTF-8 as a whole.
-			if c.msgType == MessageText && !c.utf8.complete() {
-				return 0, c.fail(StatusInvalidFramePayloadData, errInvalidUTF8Text)
-			}
-			c.msgActive = false
 			return 0, io.EOF
 		}
 		if err := c.nextFrame(ctx); err != nil {
@@ -187,10 +268,6 @@ func (c *Conn) readPayload(ctx context.Context, p []byte) (int, error) {
 			c.maskKey = mask(c.maskKey, p[:n])
 		}
 		c.frameLeft -= int64(n)
-		// §8.1: fail as soon as the text can no longer be valid UTF-8.
-		if c.msgType == MessageText && !c.utf8.valid(p[:n]) {
-			return 0, c.fail(StatusInvalidFramePayloadData, errInvalidUTF8Text)
-		}
 		return n, nil
 	}
 	return 0, c.readFailed(ctx, err)
@@ -235,6 +312,11 @@ func (c *Conn) nextFrame(ctx context.Context) error {
 			c.msgType = MessageType(h.op)
 			c.msgSize = 0
 			c.utf8.reset()
+			c.msgCompressed = h.rsv&bitRSV1 != 0
+			if c.msgCompressed {
+				c.msgInflated = 0
+				c.cfg.deflate.startInflate(c)
+			}
 		}
 		// §10.4: refuse a message over the limit before buffering it.
 		if h.length > c.readLimit.Load()-c.msgSize {
@@ -252,7 +334,7 @@ func (c *Conn) nextFrame(ctx context.Context) error {
 // checkHeader enforces the framing rules of RFC 6455 §5.
 func (c *Conn) checkHeader(h header) error {
 	switch {
-	case h.rsv != 0: // §5.2: RSV1-3 MUST be 0 unless an extension defines them
+	case h.rsv&^c.allowedRSV(h.op) != 0: // §5.2: RSV1-3 MUST be 0 unless an extension defines them
 		return errReservedBits
 	case !h.op.isKnown(): // §5.2: reserved opcodes
 		return errReservedOpcode
@@ -270,6 +352,16 @@ func (c *Conn) checkHeader(h header) error {
 		return errNestedMessage
 	}
 	return nil
+}
+
+// allowedRSV returns the RSV bits a frame with opcode op may carry: RSV1
+// on the first frame of a message once permessage-deflate is negotiated
+// (RFC 7692 §6), never on a control or continuation frame (§6.1).
+func (c *Conn) allowedRSV(op opcode) byte {
+	if c.cfg.deflate != nil && (op == opText || op == opBinary) {
+		return bitRSV1
+	}
+	return 0
 }
 
 // readFailed turns an error from the connection into the error to report.

@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"compress/flate"
 	"context"
 	"errors"
 	"fmt"
@@ -13,8 +14,9 @@ var (
 	errWriterClosed = errors.New("websocket: write to a closed message writer")
 )
 
-// Write sends p as one message of type typ, in a single frame. It is safe to
-// call from several goroutines; messages go out whole, one after another.
+// Write sends p as one message of type typ: a single frame, or, when
+// compression applies, the frames of its compressed form. It is safe to call
+// from several goroutines; messages go out whole, one after another.
 //
 // If ctx ends before the frame has started, Write returns ctx's error and
 // the Conn remains usable. If it ends, or the connection fails, once part of
@@ -28,6 +30,15 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 		return err
 	}
 	defer func() { <-c.msgMu }()
+	if d := c.cfg.deflate; d != nil && d.enabled.Load() && len(p) >= d.threshold {
+		w := &c.mw
+		w.begin(ctx, opcode(typ))
+		err := w.decide(len(p))
+		if err == nil {
+			_, err = w.Write(p)
+		}
+		return errors.Join(err, w.finish())
+	}
 	return c.writeFrame(ctx, header{fin: true, op: opcode(typ), length: int64(len(p))}, p)
 }
 
@@ -43,54 +54,104 @@ func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, err
 	if err := lock(ctx, c.msgMu); err != nil {
 		return nil, err
 	}
-	w := &c.mw
-	w.ctx = ctx
-	w.op = opcode(typ)
-	w.buf = c.wpool.Get().(*[]byte)
-	w.n = maxHeaderSize
-	w.open = true
-	return w, nil
+	c.mw.begin(ctx, opcode(typ))
+	return &c.mw, nil
 }
 
 // messageWriter writes one message as frames; it is reused for every
 // message. Its buffer keeps maxHeaderSize bytes free at the front so that a
 // frame's header can be put right before its payload.
+//
+// When permessage-deflate is on, the first bytes are held raw until the
+// message is known to reach the compression threshold (or the buffer
+// fills); from then on they go through the compressor, whose output is
+// framed the same way.
 type messageWriter struct {
-	c    *Conn
-	ctx  context.Context // of the Writer call that returned it
-	op   opcode          // of the next frame: the message type, then continuation
-	buf  *[]byte
-	n    int // bytes used in buf, header room included
-	open bool
+	c        *Conn
+	ctx      context.Context // of the Writer call that returned it
+	op       opcode          // of the next frame: the message type, then continuation
+	rsv      byte            // of the next frame: RSV1 on a compressed message's first
+	buf      *[]byte
+	n        int  // bytes used in buf, header room included
+	compress int8 // 0 undecided, 1 compressed, -1 not
+	zw       *flate.Writer
+	tail     tailHolder // between zw and the frames
+	open     bool
 }
 
-// Write buffers p, sending a frame each time the buffer fills.
+func (w *messageWriter) begin(ctx context.Context, op opcode) {
+	w.ctx = ctx
+	w.op = op
+	w.rsv = 0
+	w.buf = w.c.wpool.Get().(*[]byte)
+	w.n = maxHeaderSize
+	w.compress = -1
+	if d := w.c.cfg.deflate; d != nil && d.enabled.Load() {
+		w.compress = 0
+	}
+	w.open = true
+}
+
+// Write sends p through the compressor or buffers it, sending a frame each
+// time the buffer fills.
 func (w *messageWriter) Write(p []byte) (int, error) {
 	if !w.open {
 		return 0, errWriterClosed
 	}
-	written := 0
+	if w.compress == 0 && w.n+len(p) >= len(*w.buf) {
+		if err := w.decide(w.n - maxHeaderSize + len(p)); err != nil {
+			return 0, err
+		}
+	}
+	if w.compress == 1 {
+		return w.zw.Write(p)
+	}
+	if err := w.emit(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// decide settles whether the message is compressed, knowing it has at least
+// size bytes, and moves what is buffered into the compressor if it is.
+func (w *messageWriter) decide(size int) error {
+	d := w.c.cfg.deflate
+	if d == nil || !d.enabled.Load() || size < d.threshold {
+		w.compress = -1
+		return nil
+	}
+	w.compress = 1
+	w.rsv = bitRSV1 // RFC 7692 §6: RSV1 on the first frame only
+	raw := w.buf
+	w.buf = w.c.wpool.Get().(*[]byte)
+	buffered := w.n
+	w.n = maxHeaderSize
+	w.tail.n = 0
+	w.zw = d.compressor(&w.tail)
+	_, err := w.zw.Write((*raw)[maxHeaderSize:buffered])
+	w.c.wpool.Put(raw)
+	return err
+}
+
+// emit adds payload bytes to the frame buffer, sending a frame each time it
+// fills; a large write with nothing buffered goes out as a frame directly.
+func (w *messageWriter) emit(p []byte) error {
 	for len(p) > 0 {
 		if w.n == maxHeaderSize && len(p) >= len(*w.buf) {
-			// Large write, nothing buffered: send it as a frame as it is.
-			err := w.c.writeFrame(w.ctx, header{op: w.op, length: int64(len(p))}, p)
-			if err != nil {
-				return written, err
-			}
-			w.op = opContinuation
-			return written + len(p), nil
+			h := header{op: w.op, rsv: w.rsv, length: int64(len(p))}
+			w.op, w.rsv = opContinuation, 0
+			return w.c.writeFrame(w.ctx, h, p)
 		}
 		k := copy((*w.buf)[w.n:], p)
 		w.n += k
-		written += k
 		p = p[k:]
 		if w.n == len(*w.buf) {
 			if err := w.flush(false); err != nil {
-				return written, err
+				return err
 			}
 		}
 	}
-	return written, nil
+	return nil
 }
 
 // Close sends what is buffered as the final frame of the message.
@@ -98,12 +159,34 @@ func (w *messageWriter) Close() error {
 	if !w.open {
 		return errWriterClosed
 	}
-	err := w.flush(true)
+	err := w.finish()
+	<-w.c.msgMu
+	return err
+}
+
+// finish completes the message: it flushes the compressor, dropping the
+// flush marker (RFC 7692 §7.2.1), sends the final frame and releases the
+// buffers.
+func (w *messageWriter) finish() error {
+	var err error
+	if w.compress == 0 {
+		err = w.decide(w.n - maxHeaderSize)
+	}
+	if w.compress == 1 && err == nil {
+		err = w.zw.Flush()
+		if err == nil && (w.tail.n != len(deflateTail) || w.tail.tail != deflateTail) {
+			err = errors.New("websocket: compressor did not end with a flush marker")
+		}
+		w.c.cfg.deflate.release(w.zw)
+		w.zw = nil
+	}
+	if err == nil {
+		err = w.flush(true)
+	}
 	w.open = false
 	w.c.wpool.Put(w.buf)
 	w.buf = nil
 	w.ctx = nil
-	<-w.c.msgMu
 	return err
 }
 
@@ -111,8 +194,8 @@ func (w *messageWriter) Close() error {
 func (w *messageWriter) flush(fin bool) error {
 	c := w.c
 	payload := (*w.buf)[maxHeaderSize:w.n]
-	h := header{fin: fin, op: w.op, length: int64(len(payload))}
-	w.op = opContinuation
+	h := header{fin: fin, op: w.op, rsv: w.rsv, length: int64(len(payload))}
+	w.op, w.rsv = opContinuation, 0
 	w.n = maxHeaderSize
 	if err := c.lockFrame(w.ctx); err != nil {
 		return err
