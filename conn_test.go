@@ -51,7 +51,11 @@ func rawDial(t testing.TB, addr string, co *DialOptions) *Conn {
 	rand.Read(k[:])
 	key := base64.StdEncoding.EncodeToString(k[:])
 	req := "GET / HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + key + "\r\n\r\n"
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + key + "\r\n"
+	if co != nil && co.Compression != nil {
+		req += "Sec-WebSocket-Extensions: " + offerDeflate(co.Compression) + "\r\n"
+	}
+	req += "\r\n"
 	if _, err := nc.Write([]byte(req)); err != nil {
 		t.Fatal(err)
 	}
@@ -64,6 +68,13 @@ func rawDial(t testing.TB, addr string, co *DialOptions) *Conn {
 	accept := acceptKey(key)
 	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Sec-WebSocket-Accept") != string(accept[:]) {
 		t.Fatalf("handshake: got %s %v", resp.Status, resp.Header)
+	}
+	var ext *CompressionOptions
+	if co != nil {
+		ext = co.Compression
+	}
+	if cfg.deflate, err = verifyDeflate(resp.Header, ext); err != nil {
+		t.Fatal(err)
 	}
 	return newConn(nc, br, true, cfg)
 }
