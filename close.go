@@ -271,7 +271,14 @@ func (c *Conn) fail(code StatusCode, err error) error {
 // skipToClose discards whatever arrives until a close frame, the end of the
 // stream, an error or the deadline, without judging it.
 func (c *Conn) skipToClose() {
-	for c.frameLeft = 0; ; {
+	for c.frameLeft > 0 {
+		n, err := c.br.Discard(int(min(c.frameLeft, int64(c.br.Size()))))
+		c.frameLeft -= int64(n)
+		if err != nil {
+			return
+		}
+	}
+	for {
 		h, n, err := peekHeader(c.br)
 		if err != nil {
 			return

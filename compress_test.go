@@ -9,8 +9,8 @@ import (
 	"testing"
 )
 
-// echo serves c until it fails, sending every message back as it came.
-func echo(c *Conn) {
+// echoPeer serves c until it fails, sending every message back as it came.
+func echoPeer(c *Conn) {
 	ctx := context.Background()
 	var buf []byte
 	for {
@@ -51,7 +51,7 @@ func TestCompressionRoundTrip(t *testing.T) {
 			if (tt.server == nil) != (client.cfg.deflate == nil) {
 				t.Fatalf("got deflate %v, want negotiated %v", client.cfg.deflate != nil, tt.server != nil)
 			}
-			go echo(server)
+			go echoPeer(server)
 			ctx := context.Background()
 			for _, size := range []int{0, 10, 127, 128, 1000, 4096, 5000, 70000, 1 << 20} {
 				for _, msg := range [][]byte{jsonish(size), bytes.Repeat([]byte{'z'}, size)} {
