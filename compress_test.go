@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -97,15 +98,27 @@ func TestDecompressionBomb(t *testing.T) {
 	server, client := newPair(t, &UpgradeOptions{Compression: &CompressionOptions{}, ReadLimit: 64 << 10}, &DialOptions{Compression: &CompressionOptions{}})
 	ctx := context.Background()
 	bomb := []byte(strings.Repeat("a", 10<<20)) // deflates to about 10 KiB
-	errc := make(chan error, 1)
-	go func() { errc <- client.Write(ctx, MessageText, bomb) }()
+	// The client reads as a real peer would, so that it answers the
+	// server's close while its own write may still be going on.
+	clientErr := make(chan error, 1)
+	go func() {
+		_, _, err := client.Read(ctx, nil)
+		clientErr <- err
+	}()
+	go client.Write(ctx, MessageText, bomb)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
 	_, _, err := server.Read(ctx, nil)
+	runtime.ReadMemStats(&after)
 	if CloseStatus(err) != 0 || err != ErrMessageTooBig {
 		t.Fatalf("server Read: got %v, want ErrMessageTooBig", err)
 	}
-	<-errc
-	_, _, err = client.Read(ctx, nil)
-	if got := CloseStatus(err); got != StatusMessageTooBig {
-		t.Fatalf("client saw close %v (%v), want 1009", got, err)
+	if err := <-clientErr; CloseStatus(err) != StatusMessageTooBig {
+		t.Fatalf("client saw close %v (%v), want 1009", CloseStatus(err), err)
+	}
+	// The reader may allocate up to about twice the limit while growing its
+	// buffer, never anything near the 10 MiB the bomb inflates to.
+	if grown := after.TotalAlloc - before.TotalAlloc; grown > 4<<20 {
+		t.Errorf("allocated %d bytes while refusing the bomb, want < 4 MiB", grown)
 	}
 }
