@@ -46,7 +46,9 @@ func (c *Conn) Read(ctx context.Context, buf []byte) (MessageType, []byte, error
 	buf = append(buf, c.pending...)
 	c.pending = c.pending[:0]
 	for {
-		if len(buf) == cap(buf) {
+		// A full buffer grows unless the message has ended: a buffer
+		// exactly the size of the message is not reallocated.
+		if len(buf) == cap(buf) && (c.frameLeft > 0 || !c.frame.fin || c.msgCompressed) {
 			grow := max(512, len(buf)-start)
 			if c.frameLeft > 0 && !c.msgCompressed {
 				grow = int(min(int64(grow), c.frameLeft))
@@ -258,6 +260,9 @@ func (c *Conn) readPayload(ctx context.Context, p []byte) (int, error) {
 		if err := c.nextFrame(ctx); err != nil {
 			return 0, err
 		}
+	}
+	if len(p) == 0 {
+		return 0, nil // an empty read must not look like a failed one
 	}
 	if int64(len(p)) > c.frameLeft {
 		p = p[:c.frameLeft]
