@@ -43,6 +43,15 @@
 // before its frame has started leaves the Conn usable; one cut off halfway
 // through a frame closes the connection.
 //
+// # Detecting a dead peer
+//
+// A TCP connection can go silent without ending. To notice, call
+// [Conn.Ping] from a goroutine every so often with a context that has a
+// timeout: it returns nil when the pong arrives, and the context's error
+// when the peer did not answer in time, at which point [Conn.CloseNow]
+// ends the connection. Ping needs another goroutine reading the Conn. On
+// the reading side, a read context with a timeout works as an idle timeout.
+//
 // # Limits and defaults
 //
 // A zero option means the default constant of the same name:
@@ -52,6 +61,15 @@
 // (4 KiB each) size the I/O buffers, the write buffer being borrowed from
 // a pool only while writing; [DefaultCloseTimeout] (5 s) bounds the close
 // handshake. [Conn.SetReadLimit] changes the read limit of an open Conn.
+//
+// # Compression
+//
+// Setting the Compression field of [UpgradeOptions] or [DialOptions] to a
+// [CompressionOptions] negotiates the permessage-deflate extension
+// (RFC 7692); nil, the default, never compresses. Messages shorter than the
+// threshold ([DefaultCompressionThreshold], 128 bytes, unless set) are sent
+// as they are, and [Conn.SetCompression] switches compression of later
+// messages off and on. The read limit applies to a message's inflated size.
 //
 // # Closing
 //

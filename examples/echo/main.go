@@ -44,6 +44,8 @@ func main() {
 	flag.StringVar(&origins, "origins", "",
 		"comma-separated origin `patterns` allowed besides the server's own host,\n"+
 			"for example \"localhost:3000,*.example.com\" (default: same host only)")
+	flag.BoolVar(&cfg.compress, "compress", false,
+		"accept the permessage-deflate extension when a client offers it")
 	flag.DurationVar(&cfg.idleTimeout, "idle", 2*time.Minute,
 		"close a connection that sends no whole message for this long")
 	flag.DurationVar(&cfg.writeTimeout, "write-timeout", time.Minute,
@@ -118,6 +120,7 @@ func run(ctx context.Context, ln net.Listener, cfg config, grace time.Duration, 
 // config holds the echo server's settings.
 type config struct {
 	originPatterns []string      // see websocket.UpgradeOptions.OriginPatterns
+	compress       bool          // accept permessage-deflate
 	idleTimeout    time.Duration // longest wait for a whole message; 0 means none
 	writeTimeout   time.Duration // longest write of one message; 0 means none
 	closeTimeout   time.Duration // see websocket.UpgradeOptions.CloseTimeout
@@ -143,12 +146,16 @@ func newEchoServer(cfg config) *echoServer {
 	if logger == nil {
 		logger = log.New(io.Discard, "", 0)
 	}
+	opts := websocket.UpgradeOptions{
+		OriginPatterns: cfg.originPatterns,
+		ReadLimit:      readLimit,
+		CloseTimeout:   cfg.closeTimeout,
+	}
+	if cfg.compress {
+		opts.Compression = &websocket.CompressionOptions{}
+	}
 	return &echoServer{
-		opts: websocket.UpgradeOptions{
-			OriginPatterns: cfg.originPatterns,
-			ReadLimit:      readLimit,
-			CloseTimeout:   cfg.closeTimeout,
-		},
+		opts:    opts,
 		cfg:     cfg,
 		logger:  logger,
 		conns:   make(map[*websocket.Conn]struct{}),
