@@ -228,8 +228,13 @@ func writeResponse(nc net.Conn, bw *bufio.Writer, key, protocol, extensions stri
 	if extensions != "" {
 		bw.WriteString("Sec-WebSocket-Extensions: " + extensions + "\r\n")
 	}
-	for _, k := range []string{"Upgrade", "Connection", "Sec-Websocket-Accept", "Sec-Websocket-Protocol", "Sec-Websocket-Extensions", "Content-Type", "Content-Length", "Transfer-Encoding"} {
-		delete(extra, k)
+	// Keys are compared canonically: a map literal may hold "upgrade" or
+	// "Sec-WebSocket-Accept", which Header.Write would send as they are.
+	for k := range extra {
+		switch http.CanonicalHeaderKey(k) {
+		case "Upgrade", "Connection", "Sec-Websocket-Accept", "Sec-Websocket-Protocol", "Sec-Websocket-Extensions", "Content-Type", "Content-Length", "Transfer-Encoding":
+			delete(extra, k)
+		}
 	}
 	if err := extra.Write(bw); err != nil {
 		return err
