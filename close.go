@@ -184,7 +184,11 @@ func (c *Conn) writeClose(deadline time.Time, code StatusCode, reason string) er
 	n := 2 + copy(p[2:], reason)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	return c.writeFrame(ctx, header{fin: true, op: opClose, length: int64(n)}, p[:n])
+	err := c.writeFrame(ctx, header{fin: true, op: opClose, length: int64(n)}, p[:n])
+	if err == nil {
+		c.stats.closeSent.Store(uint32(code))
+	}
+	return err
 }
 
 // awaitPeerClose waits until the peer's close frame has arrived, reading
@@ -240,17 +244,27 @@ func (c *Conn) handleClose(payload []byte) error {
 		reply = StatusNormalClosure
 	}
 	c.readErr = ce
+	c.stats.closeRecv.Store(uint32(ce.Code))
 	c.closeStarted.Store(true)
 	deadline := time.Now().Add(c.cfg.closeTimeout)
 	c.writeClose(deadline, reply, "")
 	close(c.peerClosed)
 	if c.client {
-		c.nc.SetReadDeadline(deadline)
-		c.br.Discard(c.br.Buffered())
-		c.br.ReadByte() // wait for the server's FIN (or the deadline)
+		c.awaitEOF(deadline)
 	}
 	c.closeConn()
 	return ce
+}
+
+// awaitEOF lets the server end the TCP connection first, as §7.1.1 asks of
+// a client, discarding anything else that arrives until the deadline.
+func (c *Conn) awaitEOF(deadline time.Time) {
+	c.nc.SetReadDeadline(deadline)
+	for {
+		if _, err := c.br.Discard(max(1, c.br.Buffered())); err != nil {
+			return
+		}
+	}
 }
 
 // fail fails the connection (§7.1.7) after a violation by the peer: it sends
@@ -258,40 +272,50 @@ func (c *Conn) handleClose(payload []byte) error {
 // frame is not lost to a TCP reset, and closes. The caller holds readMu.
 func (c *Conn) fail(code StatusCode, err error) error {
 	c.readErr = err
+	c.stats.flag(flagReadFailed)
 	c.closeStarted.Store(true)
 	deadline := time.Now().Add(c.cfg.closeTimeout)
 	if c.writeClose(deadline, code, "") == nil {
 		c.nc.SetReadDeadline(deadline)
-		c.skipToClose()
+		if c.skipToClose() && c.client {
+			c.awaitEOF(deadline)
+		}
 	}
 	c.closeConn()
 	return err
 }
 
 // skipToClose discards whatever arrives until a close frame, the end of the
-// stream, an error or the deadline, without judging it.
-func (c *Conn) skipToClose() {
-	for c.frameLeft > 0 {
-		n, err := c.br.Discard(int(min(c.frameLeft, int64(c.br.Size()))))
-		c.frameLeft -= int64(n)
-		if err != nil {
-			return
-		}
-	}
+// stream, an error or the deadline, without judging it, and reports whether
+// it found the close frame.
+func (c *Conn) skipToClose() bool {
+	left := c.frameLeft
+	c.frameLeft = 0
 	for {
+		if c.discard(left) != nil {
+			return false
+		}
 		h, n, err := peekHeader(c.br)
 		if err != nil {
-			return
+			return false
 		}
+		c.br.Discard(n) // apart from the payload: n + h.length can overflow
 		if h.op == opClose {
-			return
+			c.discard(h.length)
+			return true
 		}
-		for left := int64(n) + h.length; left > 0; {
-			k, err := c.br.Discard(int(min(left, int64(c.br.Size()))))
-			if err != nil {
-				return
-			}
-			left -= int64(k)
+		left = h.length
+	}
+}
+
+// discard drops the next n bytes of the stream.
+func (c *Conn) discard(n int64) error {
+	for n > 0 {
+		k, err := c.br.Discard(int(min(n, int64(c.br.Size()))))
+		n -= int64(k)
+		if err != nil {
+			return err
 		}
 	}
+	return nil
 }

@@ -152,6 +152,7 @@ func (c *Conn) skipMessage(ctx context.Context) error {
 // and moves to its next frame, or ends the message after its final frame.
 func (c *Conn) skipFrame(ctx context.Context) error {
 	for c.frameLeft > 0 {
+		// Count as it goes: a read cut off by ctx must resume exactly.
 		n, err := c.br.Discard(int(min(c.frameLeft, int64(c.br.Size()))))
 		c.frameLeft -= int64(n)
 		if err != nil {
@@ -312,6 +313,7 @@ func (c *Conn) nextFrame(ctx context.Context) error {
 			}
 			continue
 		}
+		c.stats.countIn(h)
 		if h.op != opContinuation {
 			c.msgActive = true
 			c.msgType = MessageType(h.op)
@@ -381,12 +383,13 @@ func (c *Conn) readFailed(ctx context.Context, err error) error {
 		return c.readErr
 	}
 	if c.isClosed() {
-		c.readErr = errClosed
+		c.readErr = c.closedErr()
 	} else {
 		c.readErr = &CloseError{Code: StatusAbnormalClosure, err: err}
 		if err == io.EOF {
 			c.readErr = &CloseError{Code: StatusAbnormalClosure, err: io.ErrUnexpectedEOF}
 		}
+		c.stats.flag(flagReadFailed)
 		c.closeConn()
 	}
 	return c.readErr
