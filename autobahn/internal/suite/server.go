@@ -1,0 +1,254 @@
+package suite
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wsforge/websocket/autobahn/internal/cases"
+	"github.com/wsforge/websocket/autobahn/internal/catalogue"
+	"github.com/wsforge/websocket/autobahn/internal/fuzz"
+	"github.com/wsforge/websocket/autobahn/internal/wire"
+)
+
+// ServerConfig configures a fuzzing server (testing clients).
+type ServerConfig struct {
+	// Cases are the selected case ids in order (see Select). Cases that are
+	// not implemented are reported as not run and are not served.
+	Cases []string
+	// Log receives progress lines; nil discards them.
+	Log io.Writer
+	// Verbose logs every case, not only those that are not OK.
+	Verbose bool
+	// Peer holds protocol timeouts; zero values select the defaults.
+	Peer fuzz.Config
+	// OnUpdateReports, if set, is called when a client asks for its reports,
+	// before the server answers; it lets the caller write report files.
+	OnUpdateReports func(*Report)
+}
+
+// Server is a fuzzing server: clients under test fetch the case count from
+// /getCaseCount, run case N (1-based) at /runCase?case=N&agent=A, and finish
+// with /updateReports?agent=A, the URL protocol of the reference suite.
+type Server struct {
+	cfg     ServerConfig
+	cat     *catalogue.Catalogue
+	served  []string // implemented selected cases: what /runCase indexes
+	skipped []string // selected but not implemented
+	log     logger
+	started time.Time
+
+	mu      sync.Mutex
+	idle    *sync.Cond                         // signalled when running drops to 0
+	running int                                // case runs in progress
+	results map[string]map[string]*CaseResult // agent -> case id -> result
+	done    chan *Report
+	once    sync.Once
+}
+
+// NewServer prepares a fuzzing server for the selected cases.
+func NewServer(cfg ServerConfig) (*Server, error) {
+	cat, err := catalogue.Load(catalogue.ClientRole)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:     cfg,
+		cat:     cat,
+		log:     logger{w: cfg.Log, verbose: cfg.Verbose},
+		results: map[string]map[string]*CaseResult{},
+		done:    make(chan *Report, 1),
+		started: time.Now(),
+	}
+	s.idle = sync.NewCond(&s.mu)
+	for _, id := range cfg.Cases {
+		c, ok := cases.Lookup(id)
+		if _, inCat := cat.Get(id); !ok || !inCat {
+			return nil, fmt.Errorf("unknown case %s", id)
+		}
+		if c.NotImplemented != "" {
+			s.skipped = append(s.skipped, id)
+		} else {
+			s.served = append(s.served, id)
+		}
+	}
+	return s, nil
+}
+
+// CaseCount is the number of cases served to clients.
+func (s *Server) CaseCount() int { return len(s.served) }
+
+// Done delivers the report of the first agent that asked for its reports.
+func (s *Server) Done() <-chan *Report { return s.done }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	agent := q.Get("agent")
+	switch r.URL.Path {
+	case "/getCaseCount":
+	case "/runCase", "/updateReports":
+		if agent == "" {
+			http.Error(w, "need agent", http.StatusBadRequest)
+			return
+		}
+	default:
+		http.Error(w, "unknown path; use /getCaseCount, /runCase or /updateReports", http.StatusNotFound)
+		return
+	}
+	var c *cases.Case
+	if r.URL.Path == "/runCase" {
+		n, err := strconv.Atoi(q.Get("case"))
+		if err != nil || n < 1 || n > len(s.served) {
+			http.Error(w, fmt.Sprintf("invalid case %q (cases 1..%d)", q.Get("case"), len(s.served)), http.StatusBadRequest)
+			return
+		}
+		c, _ = cases.Lookup(s.served[n-1])
+	}
+	if c != nil {
+		s.mu.Lock()
+		s.running++
+		s.mu.Unlock()
+		defer func() {
+			s.mu.Lock()
+			if s.running--; s.running == 0 {
+				s.idle.Broadcast()
+			}
+			s.mu.Unlock()
+		}()
+	}
+	conn, initial, reqText, err := serverHandshake(w, r)
+	if err != nil {
+		return
+	}
+	switch r.URL.Path {
+	case "/getCaseCount":
+		p := fuzz.New(conn, s.peerConfig())
+		p.Run(initial, &commandHandler{open: func(p *fuzz.Peer) {
+			p.SendMessage([]byte(strconv.Itoa(len(s.served))), false, 0)
+			p.SendCloseFrame(nil, nil, false)
+		}})
+	case "/updateReports":
+		// A client may ask right after its last case ended on its side,
+		// before the runner has finished judging that case.
+		rep := s.report(agent)
+		if s.cfg.OnUpdateReports != nil {
+			s.cfg.OnUpdateReports(rep)
+		}
+		p := fuzz.New(conn, s.peerConfig())
+		p.Run(initial, &commandHandler{open: func(p *fuzz.Peer) { p.SendCloseFrame(nil, nil, false) }})
+		s.once.Do(func() { s.done <- rep })
+	case "/runCase":
+		e, _ := s.cat.Get(c.ID)
+		start := time.Now()
+		res := newResult(c, e, agent, "fuzzingserver")
+		res.Request = reqText
+		execute(conn, initial, true, c, e, res, s.cfg.Peer)
+		res.Wall = time.Since(start)
+		s.mu.Lock()
+		if s.results[agent] == nil {
+			s.results[agent] = map[string]*CaseResult{}
+		}
+		s.results[agent][c.ID] = res
+		s.mu.Unlock()
+		s.log.caseDone(res)
+	}
+}
+
+func (s *Server) peerConfig() fuzz.Config {
+	pc := s.cfg.Peer
+	pc.IsServer = true
+	return pc
+}
+
+// report collects the results of agent in case order; cases the agent did
+// not run are missing.
+func (s *Server) report(agent string) *Report {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.running > 0 {
+		s.idle.Wait()
+	}
+	rep := &Report{Agent: agent, Mode: "fuzzingserver", Started: s.started, Elapsed: time.Since(s.started)}
+	got := s.results[agent]
+	for _, id := range s.cfg.Cases {
+		c, _ := cases.Lookup(id)
+		e, _ := s.cat.Get(id)
+		switch r, ok := got[id]; {
+		case c.NotImplemented != "":
+			rep.Results = append(rep.Results, notRun(c, e, agent, rep.Mode))
+		case ok:
+			rep.Results = append(rep.Results, r)
+		default:
+			rep.Results = append(rep.Results, missing(c, e, agent, rep.Mode, "the client did not run this case"))
+		}
+	}
+	return rep
+}
+
+// commandHandler serves the non-case endpoints.
+type commandHandler struct{ open func(p *fuzz.Peer) }
+
+func (h *commandHandler) Open(p *fuzz.Peer)                { h.open(p) }
+func (h *commandHandler) Message(*fuzz.Peer, []byte, bool) {}
+func (h *commandHandler) Pong(*fuzz.Peer, []byte)          {}
+func (h *commandHandler) Lost(*fuzz.Peer)                  {}
+
+// serverHandshake validates a WebSocket upgrade request, answers it and takes
+// over the connection. On failure it has written an HTTP error.
+func serverHandshake(w http.ResponseWriter, r *http.Request) (net.Conn, []byte, string, error) {
+	var why string
+	switch {
+	case r.Method != http.MethodGet:
+		why = "method must be GET"
+	case !headerHasToken(r.Header, "Connection", "upgrade"):
+		why = "missing Connection: Upgrade"
+	case !headerHasToken(r.Header, "Upgrade", "websocket"):
+		why = "missing Upgrade: websocket"
+	case r.Header.Get("Sec-WebSocket-Version") != "13":
+		w.Header().Set("Sec-WebSocket-Version", "13")
+		why = "unsupported Sec-WebSocket-Version"
+	case r.Header.Get("Sec-WebSocket-Key") == "":
+		why = "missing Sec-WebSocket-Key"
+	}
+	if why != "" {
+		http.Error(w, why, http.StatusBadRequest)
+		return nil, nil, "", fmt.Errorf("bad upgrade request: %s", why)
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		http.Error(w, "cannot take over the connection", http.StatusInternalServerError)
+		return nil, nil, "", fmt.Errorf("response writer cannot hijack")
+	}
+	conn, brw, err := hj.Hijack()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	_ = conn.SetDeadline(time.Time{})
+	var reqText strings.Builder
+	fmt.Fprintf(&reqText, "%s %s %s\r\n", r.Method, r.RequestURI, r.Proto)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			fmt.Fprintf(&reqText, "%s: %s\r\n", k, v)
+		}
+	}
+	resp := "HTTP/1.1 101 Switching Protocols\r\n" +
+		"Server: wsforge-autobahn-runner\r\n" +
+		"Upgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Accept: " + wire.AcceptKey(r.Header.Get("Sec-WebSocket-Key")) + "\r\n\r\n"
+	if _, err := io.WriteString(conn, resp); err != nil {
+		conn.Close()
+		return nil, nil, "", err
+	}
+	var initial []byte
+	if n := brw.Reader.Buffered(); n > 0 {
+		b, _ := brw.Reader.Peek(n)
+		initial = append(initial, b...)
+	}
+	return conn, initial, reqText.String(), nil
+}
