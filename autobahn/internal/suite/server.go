@@ -44,8 +44,8 @@ type Server struct {
 	started time.Time
 
 	mu      sync.Mutex
-	idle    *sync.Cond                         // signalled when running drops to 0
-	running int                                // case runs in progress
+	idle    *sync.Cond                        // signalled when running drops to 0
+	running int                               // case runs in progress
 	results map[string]map[string]*CaseResult // agent -> case id -> result
 	done    chan *Report
 	once    sync.Once
