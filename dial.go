@@ -70,14 +70,15 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.R
 	if ctx == nil {
 		return nil, nil, errors.New("websocket: dial: nil Context")
 	}
-	if opts == nil {
-		opts = &DialOptions{}
+	var o DialOptions
+	if opts != nil {
+		o = *opts
 	}
 	u, err := parseDialURL(rawURL)
 	if err != nil {
 		return nil, nil, fmt.Errorf("websocket: dial: %w", err)
 	}
-	d := &dialer{ctx: ctx, opts: opts, u: u, addr: hostPort(u, defaultPort(u.Scheme))}
+	d := &dialer{ctx: ctx, opts: &o, u: u, addr: hostPort(u, defaultPort(u.Scheme))}
 	c, resp, err := d.dial()
 	if err != nil {
 		var he *HandshakeError
@@ -92,10 +93,10 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.R
 // dialer holds the state of one call to Dial.
 type dialer struct {
 	ctx   context.Context
-	opts  *DialOptions
-	u     *url.URL // scheme ws or wss
-	addr  string   // host:port of the server
-	stage string   // what is under way, for errors
+	opts  *DialOptions // a copy of the caller's
+	u     *url.URL     // scheme ws or wss
+	addr  string       // host:port of the server
+	stage string       // what is under way, for errors
 }
 
 // parseDialURL parses a WebSocket URI (RFC 6455 §3) and returns it with the

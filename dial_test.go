@@ -473,7 +473,8 @@ func TestDialBadInput(t *testing.T) {
 			}
 		})
 	}
-	if _, _, err := Dial(nil, "ws://example.com", nil); err == nil { //lint:ignore SA1012 testing a nil context
+	//lint:ignore SA1012 a nil context must be refused, not panic
+	if _, _, err := Dial(nil, "ws://example.com", nil); err == nil {
 		t.Error("Dial(nil ctx) succeeded, want an error")
 	}
 }
