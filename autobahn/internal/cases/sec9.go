@@ -129,7 +129,11 @@ func roundTrips(id string, binary bool, n int, wait float64) *Case {
 		Script: func(r *Run) {
 			sent := 0
 			sendOne := func() {
-				r.Send(fr(op, seed, repeatTo(n)))
+				if n == 0 {
+					r.Send(fr(op, nil)) // a repeat length of 0 means an empty payload
+				} else {
+					r.Send(fr(op, seed, repeatTo(n)))
+				}
 				sent++
 			}
 			r.Result = fmt.Sprintf("Case did not finish within %v seconds.", wait)

@@ -132,10 +132,12 @@ type Peer struct {
 	// outgoing behaviour
 	autoFragment int
 
-	// timers
-	timers       []*time.Timer
-	watchdog     *time.Timer
-	lastDeadline time.Time
+	// timers: a deadline queue run by the event loop, so that timers fire in
+	// deadline order (ties in scheduling order), as in a reactor
+	timers       []*timerRef
+	timerSeq     uint64
+	clock        *time.Timer
+	lastDeadline time.Time // latest deadline ever scheduled (for the watchdog)
 	closeHSTimer *timerRef
 	dropTimer    *timerRef
 
@@ -162,17 +164,17 @@ type evKind int
 const (
 	evData evKind = iota
 	evLost
-	evTimer
 )
 
 type event struct {
 	kind evKind
 	data []byte
 	err  error
-	ref  *timerRef
 }
 
 type timerRef struct {
+	at       time.Time
+	seq      uint64
 	fn       func()
 	always   bool // run even when the connection is closed
 	canceled bool
@@ -204,32 +206,28 @@ func (p *Peer) Run(initial []byte, h Handler) {
 	p.started = time.Now()
 	go p.w.run()
 	go p.read()
-	p.armWatchdog(time.Now())
+	p.clock = time.NewTimer(time.Hour)
+	p.lastDeadline = time.Now()
 	h.Open(p)
 	if len(initial) > 0 {
 		p.consume(initial)
 	}
 	for !p.lost {
-		ev := <-p.events
-		switch ev.kind {
-		case evData:
-			p.consume(ev.data)
-		case evTimer:
-			if ev.ref.canceled {
-				continue
+		p.clock.Reset(time.Until(p.nextDeadline()))
+		select {
+		case ev := <-p.events:
+			switch ev.kind {
+			case evData:
+				p.consume(ev.data)
+			case evLost:
+				p.connectionLost(ev.err)
 			}
-			if ev.ref.always || p.state != StateClosed {
-				ev.ref.fn()
-			}
-		case evLost:
-			p.connectionLost(ev.err)
+		case <-p.clock.C:
+			p.fireDue()
 		}
 	}
 	close(p.done)
-	for _, t := range p.timers {
-		t.Stop()
-	}
-	p.watchdog.Stop()
+	p.clock.Stop()
 	h.Lost(p)
 }
 
@@ -257,37 +255,53 @@ func (p *Peer) read() {
 // after schedules fn on the event loop after d. Unless always is set, fn is
 // skipped when the connection is closed by then.
 func (p *Peer) after(d time.Duration, always bool, fn func()) *timerRef {
-	ref := &timerRef{fn: fn, always: always}
-	t := time.AfterFunc(d, func() {
-		select {
-		case p.events <- event{kind: evTimer, ref: ref}:
-		case <-p.done:
-		}
-	})
-	p.timers = append(p.timers, t)
-	p.armWatchdog(time.Now().Add(d))
+	p.timerSeq++
+	ref := &timerRef{at: time.Now().Add(d), seq: p.timerSeq, fn: fn, always: always}
+	p.timers = append(p.timers, ref)
+	if ref.at.After(p.lastDeadline) {
+		p.lastDeadline = ref.at
+	}
 	return ref
 }
 
-// armWatchdog makes sure the connection is dropped Watchdog after the latest
-// deadline scheduled so far, should it still be around.
-func (p *Peer) armWatchdog(deadline time.Time) {
-	if !deadline.After(p.lastDeadline) {
-		return
-	}
-	p.lastDeadline = deadline
-	d := time.Until(deadline) + p.cfg.Watchdog
-	if p.watchdog != nil {
-		p.watchdog.Reset(d)
-		return
-	}
-	ref := &timerRef{always: true, fn: p.onWatchdog}
-	p.watchdog = time.AfterFunc(d, func() {
-		select {
-		case p.events <- event{kind: evTimer, ref: ref}:
-		case <-p.done:
+// nextDeadline is the earliest pending timer, or the watchdog: Watchdog
+// after the latest deadline ever scheduled.
+func (p *Peer) nextDeadline() time.Time {
+	next := p.lastDeadline.Add(p.cfg.Watchdog)
+	for _, t := range p.timers {
+		if t.at.Before(next) {
+			next = t.at
 		}
-	})
+	}
+	return next
+}
+
+// fireDue runs the timers whose deadline has passed, earliest first.
+func (p *Peer) fireDue() {
+	now := time.Now()
+	for {
+		var due *timerRef
+		idx := -1
+		for i, t := range p.timers {
+			if !t.at.After(now) && (due == nil || t.at.Before(due.at) || (t.at.Equal(due.at) && t.seq < due.seq)) {
+				due, idx = t, i
+			}
+		}
+		if due == nil {
+			break
+		}
+		p.timers = append(p.timers[:idx], p.timers[idx+1:]...)
+		if !due.canceled && (due.always || p.state != StateClosed) {
+			due.fn()
+		}
+		if p.lost {
+			return
+		}
+	}
+	if !p.lastDeadline.Add(p.cfg.Watchdog).After(now) {
+		p.onWatchdog()
+		p.lastDeadline = now // re-arm: drop again after another Watchdog
+	}
 }
 
 func (p *Peer) onWatchdog() {
