@@ -1,10 +1,12 @@
 package suite
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,8 +35,10 @@ type ServerConfig struct {
 }
 
 // Server is a fuzzing server: clients under test fetch the case count from
-// /getCaseCount, run case N (1-based) at /runCase?case=N&agent=A, and finish
-// with /updateReports?agent=A, the URL protocol of the reference suite.
+// /getCaseCount, run case N (1-based) at /runCase?case=N&agent=A (or
+// casetuple=ID instead of case=N), and finish with /updateReports?agent=A,
+// the URL protocol of the reference suite. /getCaseInfo?case=N returns the
+// case id and description as JSON.
 type Server struct {
 	cfg     ServerConfig
 	cat     *catalogue.Catalogue
@@ -91,26 +95,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	agent := q.Get("agent")
 	switch r.URL.Path {
-	case "/getCaseCount":
+	case "/getCaseCount", "/getCaseInfo":
 	case "/runCase", "/updateReports":
 		if agent == "" {
 			http.Error(w, "need agent", http.StatusBadRequest)
 			return
 		}
 	default:
-		http.Error(w, "unknown path; use /getCaseCount, /runCase or /updateReports", http.StatusNotFound)
+		http.Error(w, "unknown path; use /getCaseCount, /runCase, /getCaseInfo or /updateReports", http.StatusNotFound)
 		return
 	}
 	var c *cases.Case
-	if r.URL.Path == "/runCase" {
-		n, err := strconv.Atoi(q.Get("case"))
-		if err != nil || n < 1 || n > len(s.served) {
-			http.Error(w, fmt.Sprintf("invalid case %q (cases 1..%d)", q.Get("case"), len(s.served)), http.StatusBadRequest)
+	if r.URL.Path == "/runCase" || r.URL.Path == "/getCaseInfo" {
+		var err error
+		if c, err = s.caseParam(q); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		c, _ = cases.Lookup(s.served[n-1])
 	}
-	if c != nil {
+	if r.URL.Path == "/runCase" {
 		s.mu.Lock()
 		s.running++
 		s.mu.Unlock()
@@ -131,6 +134,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p := fuzz.New(conn, s.peerConfig())
 		p.Run(initial, &commandHandler{open: func(p *fuzz.Peer) {
 			p.SendMessage([]byte(strconv.Itoa(len(s.served))), false, 0)
+			p.SendCloseFrame(nil, nil, false)
+		}})
+	case "/getCaseInfo":
+		info, _ := json.Marshal(map[string]string{"id": c.ID, "description": c.Description})
+		p := fuzz.New(conn, s.peerConfig())
+		p.Run(initial, &commandHandler{open: func(p *fuzz.Peer) {
+			p.SendMessage(info, false, 0)
 			p.SendCloseFrame(nil, nil, false)
 		}})
 	case "/updateReports":
@@ -158,6 +168,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		s.log.caseDone(res)
 	}
+}
+
+// caseParam finds the case of a request: case=N (1-based index among the
+// served cases) or casetuple=ID, as the reference fuzzing server accepts.
+func (s *Server) caseParam(q url.Values) (*cases.Case, error) {
+	if id := q.Get("casetuple"); id != "" {
+		for _, served := range s.served {
+			if served == id {
+				c, _ := cases.Lookup(id)
+				return c, nil
+			}
+		}
+		return nil, fmt.Errorf("case %q is not served", id)
+	}
+	n, err := strconv.Atoi(q.Get("case"))
+	if err != nil || n < 1 || n > len(s.served) {
+		return nil, fmt.Errorf("invalid case %q (cases 1..%d)", q.Get("case"), len(s.served))
+	}
+	c, _ := cases.Lookup(s.served[n-1])
+	return c, nil
 }
 
 func (s *Server) peerConfig() fuzz.Config {
