@@ -28,13 +28,14 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:9002", "listen address (port 0 picks a free port)")
 	addrFile := flag.String("addr-file", "", "write the listen address to this file once listening")
 	readLimit := flag.Int64("read-limit", 32<<20, "largest message accepted, in bytes (section 9 sends 16 MiB)")
+	verbose := flag.Bool("v", false, "log why each connection ended (most cases end in an error on purpose)")
 	flag.Parse()
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv := &http.Server{Handler: echoHandler(*readLimit), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: echoHandler(*readLimit, *verbose), ReadHeaderTimeout: 10 * time.Second}
 	log.Printf("echo server listening on ws://%s", ln.Addr())
 	if *addrFile != "" {
 		if err := os.WriteFile(*addrFile, []byte(ln.Addr().String()+"\n"), 0o644); err != nil {
@@ -54,7 +55,7 @@ func main() {
 
 // echoHandler upgrades every request and echoes messages until the
 // connection ends. Any origin is accepted: the testee serves test suites.
-func echoHandler(readLimit int64) http.Handler {
+func echoHandler(readLimit int64, verbose bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := websocket.Upgrade(w, r, &websocket.UpgradeOptions{
 			InsecureSkipOriginCheck: true,
@@ -64,7 +65,7 @@ func echoHandler(readLimit int64) http.Handler {
 			return // Upgrade has answered with an HTTP error
 		}
 		defer c.CloseNow()
-		if err := echo(r.Context(), c); err != nil && websocket.CloseStatus(err) == 0 {
+		if err := echo(r.Context(), c); verbose {
 			fmt.Fprintf(os.Stderr, "echo %s: %v\n", c.RemoteAddr(), err)
 		}
 	})

@@ -227,8 +227,11 @@ func (l logger) caseDone(r *CaseResult) {
 	if r.Verdict == NotRun {
 		return
 	}
-	if l.verbose || (r.Verdict != cases.OK && r.Verdict != cases.Informational) {
+	if l.verbose || len(r.Notes) > 0 || (r.Verdict != cases.OK && r.Verdict != cases.Informational) {
 		l.printf("case %-8s %-13s behaviour=%s close=%s (%s) %s\n", r.ID, r.Verdict, r.Behavior, r.BehaviorClose,
 			time.Duration(r.DurationMS)*time.Millisecond, r.Result)
+		for _, n := range r.Notes {
+			l.printf("              note: %s\n", n)
+		}
 	}
 }
