@@ -33,6 +33,7 @@ const (
 	StateOpen
 )
 
+// String returns the state name used in logs.
 func (s State) String() string {
 	switch s {
 	case StateOpen:

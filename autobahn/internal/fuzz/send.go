@@ -362,6 +362,7 @@ func (w *writer) finish() {
 	_ = w.conn.Close()
 }
 
+// String describes the peer for logs.
 func (p *Peer) String() string {
 	return fmt.Sprintf("peer(%s, %s)", p.conn.RemoteAddr(), p.state)
 }

@@ -134,7 +134,10 @@ type clientHS struct {
 // connectError means the server could not be reached at all.
 type connectError struct{ err error }
 
+// Error implements error.
 func (e *connectError) Error() string { return "cannot connect to the testee: " + e.err.Error() }
+
+// Unwrap returns the dial error.
 func (e *connectError) Unwrap() error { return e.err }
 
 // clientHandshake connects and performs the opening handshake the way the

@@ -224,6 +224,7 @@ func (s *Server) report(agent string) *Report {
 // commandHandler serves the non-case endpoints.
 type commandHandler struct{ open func(p *fuzz.Peer) }
 
+// Open, Message, Pong and Lost implement fuzz.Handler.
 func (h *commandHandler) Open(p *fuzz.Peer)                { h.open(p) }
 func (h *commandHandler) Message(*fuzz.Peer, []byte, bool) {}
 func (h *commandHandler) Pong(*fuzz.Peer, []byte)          {}
