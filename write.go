@@ -140,7 +140,7 @@ func (w *messageWriter) emit(p []byte) error {
 		if w.n == maxHeaderSize && len(p) >= len(*w.buf) {
 			h := header{op: w.op, rsv: w.rsv, length: int64(len(p))}
 			w.op, w.rsv = opContinuation, 0
-			return w.c.writeFrame(w.ctx, h, p)
+			return w.cutOff(h, w.c.writeFrame(w.ctx, h, p))
 		}
 		k := copy((*w.buf)[w.n:], p)
 		w.n += k
@@ -198,7 +198,7 @@ func (w *messageWriter) flush(fin bool) error {
 	w.op, w.rsv = opContinuation, 0
 	w.n = maxHeaderSize
 	if err := c.lockFrame(w.ctx); err != nil {
-		return err
+		return w.cutOff(h, err)
 	}
 	defer c.unlockFrame()
 	if c.client {
@@ -211,7 +211,23 @@ func (w *messageWriter) flush(fin bool) error {
 	c.wwatch.arm(w.ctx)
 	_, err := c.write(w.ctx, 0, (*w.buf)[start:maxHeaderSize+len(payload)])
 	c.wwatch.disarm()
-	return err
+	return w.cutOff(h, err)
+}
+
+// cutOff handles ctx ending before frame h of the message started. Before
+// the first frame nothing has gone out and the Conn stays usable; after it,
+// the peer is inside the message and may see nothing but its rest (§5.4),
+// so the connection fails.
+func (w *messageWriter) cutOff(h header, err error) error {
+	if err == nil || err != w.ctx.Err() {
+		return err
+	}
+	if h.op != opContinuation {
+		w.op, w.rsv = h.op, h.rsv
+		return err
+	}
+	w.c.closeConn()
+	return fmt.Errorf("websocket: write: message cut off: %w", err)
 }
 
 // lockFrame takes the right to write a frame, unless ctx ends first or the
@@ -227,6 +243,9 @@ func (c *Conn) lockFrame(ctx context.Context) error {
 	case c.closeSent:
 		<-c.frameMu
 		return errCloseSent
+	case ctx.Err() != nil: // ended before the frame started: send nothing
+		<-c.frameMu
+		return ctx.Err()
 	}
 	return nil
 }
