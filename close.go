@@ -198,6 +198,14 @@ func (c *Conn) awaitPeerClose(deadline time.Time) error {
 	defer timer.Stop()
 	select {
 	case <-c.peerClosed:
+		if c.client {
+			// §7.1.1: the reader that got the peer's close waits for the
+			// server to end TCP first; so does Close, within the deadline.
+			select {
+			case <-c.done:
+			case <-timer.C:
+			}
+		}
 	case c.readMu <- struct{}{}:
 		err := c.readErr
 		if err == nil {
