@@ -276,21 +276,36 @@ func (c *Conn) awaitEOF(deadline time.Time) {
 }
 
 // fail fails the connection (§7.1.7) after a violation by the peer: it sends
-// a close frame with code, waits briefly for the peer's close so that the
-// frame is not lost to a TCP reset, and closes. The caller holds readMu.
+// a close frame with code, lingers so that the frame is not lost, and
+// closes. The caller holds readMu.
 func (c *Conn) fail(code StatusCode, err error) error {
 	c.readErr = err
 	c.stats.flag(flagReadFailed)
 	c.closeStarted.Store(true)
 	deadline := time.Now().Add(c.cfg.closeTimeout)
 	if c.writeClose(deadline, code, "") == nil {
-		c.nc.SetReadDeadline(deadline)
-		if c.skipToClose() && c.client {
-			c.awaitEOF(deadline)
-		}
+		c.linger(deadline)
 	}
 	c.closeConn()
 	return err
+}
+
+// linger waits, after our close frame, for the peer to end the connection,
+// dropping whatever it still sends: closing with unread bytes would make TCP
+// send a reset, which can destroy the close frame before the peer reads it.
+// The server shuts down its sending side first (§7.1.1), which tells the
+// peer it may close at once, even if the failure left us in the middle of a
+// frame where the peer's close frame cannot be told apart from payload.
+func (c *Conn) linger(deadline time.Time) {
+	if !c.client {
+		cw, ok := c.nc.(interface{ CloseWrite() error })
+		if !ok || cw.CloseWrite() != nil {
+			c.nc.SetReadDeadline(deadline)
+			c.skipToClose()
+			return
+		}
+	}
+	c.awaitEOF(deadline)
 }
 
 // skipToClose discards whatever arrives until a close frame, the end of the
