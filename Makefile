@@ -2,6 +2,7 @@
 
 GO       ?= go
 FUZZTIME ?= 20s
+BENCHFLAGS ?=
 ADDR     ?= 127.0.0.1:8080
 
 .PHONY: all setup test vet lint unit bench fuzz demo autobahn autobahn-docker
@@ -29,7 +30,7 @@ unit:
 	$(GO) test -race -count=1 ./...
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem $(BENCHFLAGS) ./...
 
 # fuzz runs every fuzz target (func FuzzXxx in a _test.go file) of every
 # package in the module for FUZZTIME each.
