@@ -5,7 +5,7 @@ FUZZTIME ?= 20s
 BENCHFLAGS ?=
 ADDR     ?= 127.0.0.1:8080
 
-.PHONY: all setup test vet lint unit bench fuzz demo autobahn autobahn-docker
+.PHONY: all setup test vet lint unit bench bench-compare fuzz demo autobahn autobahn-docker
 
 all: test
 
@@ -31,6 +31,11 @@ unit:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(BENCHFLAGS) ./...
+
+# bench-compare runs the side-by-side benchmarks against other libraries
+# (a nested module, so that the library itself depends on none of them).
+bench-compare:
+	bash bench/run.sh
 
 # fuzz runs every fuzz target (func FuzzXxx in a _test.go file) of every
 # package in the module for FUZZTIME each.

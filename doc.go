@@ -52,6 +52,12 @@
 // ends the connection. Ping needs another goroutine reading the Conn. On
 // the reading side, a read context with a timeout works as an idle timeout.
 //
+// # JSON and byte streams
+//
+// [ReadJSON] and [WriteJSON] read and write one JSON value per message,
+// streamed through encoding/json. [NetConn] presents a Conn as a
+// [net.Conn] carrying a byte stream, for code written against net.Conn.
+//
 // # Limits and defaults
 //
 // A zero option means the default constant of the same name:
