@@ -6,8 +6,9 @@
 //	go run ./examples/wscat ws://127.0.0.1:8080/ws?room=lobby
 //	echo hello | go run ./examples/wscat -s chat.v1 ws://127.0.0.1:8080/ws
 //
-// At the end of its input it closes the connection with 1000 (normal
-// closure) and exits once the server has answered; on SIGINT too. When the
+// At the end of its input it goes on printing what arrives for a second
+// (-wait), then closes the connection with 1000 (normal closure) and exits
+// once the server has answered; on SIGINT it closes at once. When the
 // server closes first, wscat reports its code and reason on standard error.
 //
 // Exit status: 0 after a normal close (1000 or 1001), 1 when the handshake
@@ -91,6 +92,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	compress := fs.Bool("compress", false, "offer permessage-deflate compression")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long the opening handshake may take")
 	readLimit := fs.Int64("limit", 16<<20, "the largest message to accept, in bytes")
+	wait := fs.Duration("wait", time.Second, "after the end of the input, how long to go on printing what arrives before closing")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: wscat [flags] ws://host[:port]/path")
 		fs.PrintDefaults()
@@ -153,8 +155,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintf(stderr, "wscat: %v\n", err)
 			return exitError
 		}
-		// The end of the input: close, and let printMessages see the
-		// server's answer.
+		// The end of the input. Replies may still be on their way: a
+		// Close now would discard them (see Conn.Close), so wait first.
+		select {
+		case <-time.After(*wait):
+		case <-ctx.Done():
+		case err := <-received:
+			return report(err, false, stderr)
+		}
 		c.Close(websocket.StatusNormalClosure, "")
 		return report(<-received, true, stderr)
 	case <-ctx.Done():

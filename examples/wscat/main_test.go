@@ -91,7 +91,7 @@ func runWscat(t *testing.T, input, wantStdout string, hold bool, args ...string)
 	var stderr syncBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	code := run(ctx, args, stdin, stdout, &stderr)
+	code := run(ctx, append([]string{"-wait", "0"}, args...), stdin, stdout, &stderr)
 	inputW.CloseWithError(io.ErrClosedPipe) // if the command ended first
 	return code, stdout.String(), stderr.String()
 }
@@ -240,7 +240,7 @@ func TestWscatPing(t *testing.T) {
 	var stderr syncBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	code := run(ctx, []string{"-ping", "20ms", url}, stdin, stdout, &stderr)
+	code := run(ctx, []string{"-wait", "0", "-ping", "20ms", url}, stdin, stdout, &stderr)
 	if got, want := stdout.String(), "cafe\npinged\n"; code != exitOK || got != want {
 		t.Fatalf("got %d, stdout %q (stderr %q), want %d, %q", code, got, stderr.String(), exitOK, want)
 	}
@@ -260,4 +260,17 @@ func (w *watchWriter) Write(p []byte) (int, error) {
 		w.once.Do(func() { close(w.seen) })
 	}
 	return n, err
+}
+
+// TestWscatWait checks that replies arriving within -wait of the end of
+// the input are printed: the input here ends at once.
+func TestWscatWait(t *testing.T) {
+	url := testServer(t, false, nil, echo)
+	var stdout, stderr syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	code := run(ctx, []string{"-wait", "500ms", url}, strings.NewReader("one\ntwo\n"), &stdout, &stderr)
+	if got, want := stdout.String(), "one\ntwo\n"; code != exitOK || got != want {
+		t.Fatalf("got %d, stdout %q (stderr %q), want %d, %q", code, got, stderr.String(), exitOK, want)
+	}
 }
