@@ -2,7 +2,9 @@
 // echo client built on wsforge that follows the fuzzing server protocol of
 // the Autobahn|Testsuite. It asks /getCaseCount for the number of cases, runs
 // /runCase?case=N&agent=A for N = 1..count (echoing every message), and
-// finishes with /updateReports?agent=A.
+// finishes with /updateReports?agent=A. It offers permessage-deflate with the
+// library's default options ("permessage-deflate; client_max_window_bits"),
+// which every accept rule of sections 12 and 13 takes up.
 //
 //	go run ./autobahn/runner -mode fuzzingserver -addr 127.0.0.1:9001 &
 //	go run ./autobahn/client -url ws://127.0.0.1:9001 -agent wsforge
@@ -32,11 +34,15 @@ func main() {
 	readLimit := flag.Int64("read-limit", 32<<20, "largest message accepted, in bytes (section 9 sends 16 MiB)")
 	caseTimeout := flag.Duration("case-timeout", 10*time.Minute, "upper bound for one case")
 	verbose := flag.Bool("v", false, "log every case")
+	deflate := flag.Bool("deflate", true, "offer permessage-deflate")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	c := &client{base: strings.TrimSuffix(*base, "/"), agent: *agent, readLimit: *readLimit, caseTimeout: *caseTimeout}
+	if *deflate {
+		c.compression = &websocket.CompressionOptions{}
+	}
 	count, err := c.caseCount(ctx)
 	if err != nil {
 		log.Fatalf("getting the case count: %v", err)
@@ -63,6 +69,7 @@ type client struct {
 	agent       string
 	readLimit   int64
 	caseTimeout time.Duration
+	compression *websocket.CompressionOptions
 }
 
 func (c *client) dial(ctx context.Context, path string, q url.Values) (*websocket.Conn, error) {
@@ -70,7 +77,7 @@ func (c *client) dial(ctx context.Context, path string, q url.Values) (*websocke
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	conn, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{ReadLimit: c.readLimit})
+	conn, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{ReadLimit: c.readLimit, Compression: c.compression})
 	return conn, err
 }
 

@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"time"
 
 	"github.com/wsforge/websocket/autobahn/internal/catalogue"
@@ -35,9 +36,9 @@ func main() {
 }
 
 type options struct {
-	mode, url, addr, addrFile, cases, exclude, outdir, agent, report string
-	verbose                                                          bool
-	timeout                                                          time.Duration
+	mode, url, addr, addrFile, cases, exclude, outdir, agent, report, cpuProfile string
+	verbose                                                                      bool
+	timeout                                                                      time.Duration
 }
 
 func run() int {
@@ -53,7 +54,20 @@ func run() int {
 	flag.StringVar(&o.report, "report", "", "checkreport: path of an index.json written by the official suite")
 	flag.BoolVar(&o.verbose, "v", false, "log every case, not only those that are not OK")
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "fuzzingserver: give up when no client asked for reports by then")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the runner to this file")
 	flag.Parse()
+
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return fail(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fail(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

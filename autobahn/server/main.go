@@ -1,6 +1,7 @@
 // Command server is the conformance testee for the server role: a WebSocket
 // echo server built on wsforge. Every message goes back unchanged, with the
-// same type. Run the runner against it in fuzzing client mode:
+// same type. It accepts permessage-deflate when a client offers it (sections
+// 12 and 13), with the library's default compression options. Run the runner against it in fuzzing client mode:
 //
 //	go run ./autobahn/server -addr 127.0.0.1:9002
 //	go run ./autobahn/runner -mode fuzzingclient -url ws://127.0.0.1:9002
@@ -18,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -29,13 +31,30 @@ func main() {
 	addrFile := flag.String("addr-file", "", "write the listen address to this file once listening")
 	readLimit := flag.Int64("read-limit", 32<<20, "largest message accepted, in bytes (section 9 sends 16 MiB)")
 	verbose := flag.Bool("v", false, "log why each connection ended (most cases end in an error on purpose)")
+	deflate := flag.Bool("deflate", true, "accept permessage-deflate")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file until the server stops")
 	flag.Parse()
+
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv := &http.Server{Handler: echoHandler(*readLimit, *verbose), ReadHeaderTimeout: 10 * time.Second}
+	var compression *websocket.CompressionOptions
+	if *deflate {
+		compression = &websocket.CompressionOptions{}
+	}
+	srv := &http.Server{Handler: echoHandler(*readLimit, compression, *verbose), ReadHeaderTimeout: 10 * time.Second}
 	log.Printf("echo server listening on ws://%s", ln.Addr())
 	if *addrFile != "" {
 		if err := os.WriteFile(*addrFile, []byte(ln.Addr().String()+"\n"), 0o644); err != nil {
@@ -55,11 +74,12 @@ func main() {
 
 // echoHandler upgrades every request and echoes messages until the
 // connection ends. Any origin is accepted: the testee serves test suites.
-func echoHandler(readLimit int64, verbose bool) http.Handler {
+func echoHandler(readLimit int64, compression *websocket.CompressionOptions, verbose bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := websocket.Upgrade(w, r, &websocket.UpgradeOptions{
 			InsecureSkipOriginCheck: true,
 			ReadLimit:               readLimit,
+			Compression:             compression,
 		})
 		if err != nil {
 			return // Upgrade has answered with an HTTP error

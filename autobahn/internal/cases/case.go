@@ -1,6 +1,6 @@
 // Package cases implements the case catalogue of the conformance runner: the
 // same case ids, traffic, timings and expectations as the Autobahn|Testsuite
-// sections 1-7, 9 and 10, written as Go scripts that drive a fuzz.Peer.
+// sections 1-7, 9, 10, 12 and 13, written as Go scripts that drive a fuzz.Peer.
 //
 // A Case is static data plus a script. Each execution gets a fresh Run, which
 // is the fuzz.Handler of the connection: it records the testee's events
@@ -16,6 +16,7 @@ import (
 
 	"github.com/wsforge/websocket/autobahn/internal/catalogue"
 	"github.com/wsforge/websocket/autobahn/internal/fuzz"
+	"github.com/wsforge/websocket/autobahn/internal/pmce"
 )
 
 // Verdict is the outcome of a case or of one of its aspects.
@@ -70,13 +71,13 @@ type Outcome struct {
 }
 
 // DeflateOffer describes the permessage-deflate negotiation of a case of
-// sections 12 and 13 (not implemented yet): the extension offer the runner
-// sends as a client, and the parameters it accepts as a server.
+// sections 12 and 13: the offers the runner makes as a client, in preference
+// order, and how it answers a client's offers as a server.
 type DeflateOffer struct {
-	// Offers are Sec-WebSocket-Extensions offer strings, in preference order.
-	Offers []string
-	// Accept validates the testee's response; nil accepts any.
-	Accept func(response string) error
+	Offers []pmce.Offer
+	// Accept picks the offer to accept and what to request of the client;
+	// nil declines compression.
+	Accept func(offers []pmce.Offer) *pmce.Accept
 }
 
 // Case is one conformance case.
@@ -91,8 +92,6 @@ type Case struct {
 	Script func(r *Run)
 	// Deflate is the extension negotiation the case needs, if any.
 	Deflate *DeflateOffer
-	// NotImplemented, when set, is why the runner does not run the case.
-	NotImplemented string
 }
 
 // Run is one execution of a case; it is the fuzz.Handler of the connection.
@@ -155,7 +154,7 @@ func (r *Run) Message(p *fuzz.Peer, payload []byte, binary bool) {
 		r.onMessage(r, payload, binary)
 		return
 	}
-	r.Received = append(r.Received, Msg(payload, binary))
+	r.Received = append(r.Received, Msg(bytes.Clone(payload), binary))
 	r.finishWhenDone()
 }
 

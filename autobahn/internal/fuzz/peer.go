@@ -20,6 +20,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/wsforge/websocket/autobahn/internal/pmce"
 	"github.com/wsforge/websocket/autobahn/internal/wire"
 )
 
@@ -51,7 +52,8 @@ type Handler interface {
 	// Open is called once, right after the opening handshake.
 	Open(p *Peer)
 	// Message is called for every complete data message the testee sends
-	// (not after the runner has failed the connection).
+	// (not after the runner has failed the connection). payload is valid
+	// only during the call and must not be modified.
 	Message(p *Peer, payload []byte, binary bool)
 	// Pong is called for every pong the testee sends.
 	Pong(p *Peer, payload []byte)
@@ -76,6 +78,9 @@ type Config struct {
 	Watchdog time.Duration
 	// WireLogLimit caps the number of wire log entries kept (default 300).
 	WireLogLimit int
+	// Deflate holds the negotiated permessage-deflate parameters; nil when
+	// the extension is not in use.
+	Deflate *pmce.Params
 }
 
 func (c *Config) defaults() {
@@ -119,7 +124,9 @@ type Peer struct {
 	ended          time.Time
 
 	// incoming frame parser
-	buf           []byte
+	buf           []byte // octets being processed
+	pending       []byte // octets left over from earlier reads
+	free          chan []byte
 	cur           *frameState
 	insideMessage bool
 	msgBinary     bool
@@ -129,6 +136,10 @@ type Peer struct {
 	validateText  bool
 	utf8          wire.UTF8Validator
 	utf8Last      [2]bool // valid, complete of the last chunk
+	msgCompressed bool    // RSV1 on the first frame: permessage-deflate
+	deflater      *pmce.Deflater
+	inflater      *pmce.Inflater
+	comp          CompressionStats
 
 	// outgoing behaviour
 	autoFragment int
@@ -191,10 +202,15 @@ func New(conn net.Conn, cfg Config) *Peer {
 		cfg:    cfg,
 		conn:   conn,
 		events: make(chan event, 64),
+		free:   make(chan []byte, 8),
 		done:   make(chan struct{}),
 		stats:  newCounters(),
 	}
 	p.w = newWriter(conn, p.stats)
+	if cfg.Deflate != nil {
+		p.deflater = pmce.NewDeflater(*cfg.Deflate)
+		p.inflater = pmce.NewInflater(*cfg.Deflate)
+	}
 	return p
 }
 
@@ -209,6 +225,9 @@ func (p *Peer) Run(initial []byte, h Handler) {
 	go p.read()
 	p.clock = time.NewTimer(time.Hour)
 	p.lastDeadline = time.Now()
+	if p.cfg.Deflate != nil {
+		p.logf("PMCE", "permessage-deflate: %s", p.cfg.Deflate)
+	}
 	h.Open(p)
 	if len(initial) > 0 {
 		p.consume(initial)
@@ -220,6 +239,10 @@ func (p *Peer) Run(initial []byte, h Handler) {
 			switch ev.kind {
 			case evData:
 				p.consume(ev.data)
+				select { // hand the buffer back to the reader
+				case p.free <- ev.data[:cap(ev.data)]:
+				default:
+				}
 			case evLost:
 				p.connectionLost(ev.err)
 			}
@@ -229,12 +252,21 @@ func (p *Peer) Run(initial []byte, h Handler) {
 	}
 	close(p.done)
 	p.clock.Stop()
+	if p.deflater != nil {
+		p.deflater.Release()
+		p.deflater = nil
+	}
 	h.Lost(p)
 }
 
 func (p *Peer) read() {
 	for {
-		buf := make([]byte, 64<<10)
+		var buf []byte
+		select {
+		case buf = <-p.free:
+		default:
+			buf = make([]byte, 64<<10)
+		}
 		n, err := p.conn.Read(buf)
 		if n > 0 {
 			select {
@@ -375,6 +407,13 @@ func (p *Peer) State() State { return p.state }
 // IsServer reports whether the runner is the server on this connection.
 func (p *Peer) IsServer() bool { return p.cfg.IsServer }
 
+// Deflate returns the negotiated permessage-deflate parameters, or nil.
+func (p *Peer) Deflate() *pmce.Params { return p.cfg.Deflate }
+
+// Deflater returns the runner's compressor when permessage-deflate is in
+// use; case scripts may compress themselves and use SendCompressed.
+func (p *Peer) Deflater() *pmce.Deflater { return p.deflater }
+
 // SetAutoFragment makes SendMessage split messages into frames of at most n
 // payload octets (0 disables it).
 func (p *Peer) SetAutoFragment(n int) { p.autoFragment = n }
@@ -397,6 +436,29 @@ type Result struct {
 	Stats                          Stats      `json:"-"`
 	WireLog                        []LogEntry `json:"-"`
 	WireLogOmitted                 int        `json:"-"`
+	// Compression is set when permessage-deflate was in use.
+	Compression *CompressionStats `json:"-"`
+}
+
+// CompressionStats count compressed messages per direction.
+type CompressionStats struct {
+	Sent     CompressionCount `json:"sent"`
+	Received CompressionCount `json:"received"`
+}
+
+// CompressionCount counts compressed messages, their octets and their
+// compressed payload octets; Ratio is compressed / uncompressed.
+type CompressionCount struct {
+	Messages   int     `json:"messages"`
+	Octets     int64   `json:"octets"`
+	Compressed int64   `json:"compressedOctets"`
+	Ratio      float64 `json:"ratio"`
+}
+
+func (c *CompressionCount) ratio() {
+	if c.Octets > 0 {
+		c.Ratio = float64(c.Compressed) / float64(c.Octets)
+	}
 }
 
 // Result returns the connection's close behaviour and statistics so far.
@@ -420,6 +482,12 @@ func (p *Peer) Result() Result {
 	}
 	if p.localReason != nil {
 		r.LocalCloseReason = Preview(p.localReason)
+	}
+	if p.cfg.Deflate != nil {
+		c := p.comp
+		c.Sent.ratio()
+		c.Received.ratio()
+		r.Compression = &c
 	}
 	return r
 }

@@ -15,9 +15,18 @@ func (p *Peer) consume(data []byte) {
 	if p.state == StateClosed {
 		return
 	}
-	p.buf = append(p.buf, data...)
+	// Frames are processed straight from data; what is left (at most a
+	// partial frame header) is kept, since the caller reuses data.
+	if len(p.pending) > 0 {
+		p.pending = append(p.pending, data...)
+		p.buf = p.pending
+	} else {
+		p.buf = data
+	}
 	for (p.state == StateOpen || p.state == StateClosing) && p.processData() {
 	}
+	p.pending = append(p.pending[:0], p.buf...)
+	p.buf = nil
 }
 
 // processData handles the next frame header or the next part of the current
@@ -61,7 +70,16 @@ func (p *Peer) processHeader() bool {
 	len1 := b1 & 0x7f
 
 	if rsv != 0 {
-		p.protocolViolation(fmt.Sprintf("RSV = %d and no extension negotiated", rsv))
+		switch {
+		case p.cfg.Deflate == nil:
+			p.protocolViolation(fmt.Sprintf("RSV = %d and no extension negotiated", rsv))
+		case rsv != 4:
+			p.protocolViolation(fmt.Sprintf("RSV = %d, but permessage-deflate defines RSV1 only", rsv))
+		case opcode > 7:
+			p.protocolViolation("RSV1 set on a control frame")
+		case opcode == wire.OpContinuation:
+			p.protocolViolation("RSV1 set on a continuation frame")
+		}
 	}
 	if p.cfg.IsServer && !masked {
 		p.protocolViolation("unmasked client-to-server frame")
@@ -150,12 +168,14 @@ func (p *Peer) frameBegin() {
 	if !p.insideMessage {
 		p.insideMessage = true
 		p.msgBinary = f.opcode == wire.OpBinary
-		p.validateText = f.opcode == wire.OpText
+		p.msgCompressed = f.rsv&4 != 0 && p.inflater != nil
+		// A compressed text message is validated once inflated.
+		p.validateText = f.opcode == wire.OpText && !p.msgCompressed
 		if p.validateText {
 			p.utf8.Reset()
 			p.utf8Last = [2]bool{true, true}
 		}
-		p.msgData = nil
+		p.msgData = p.msgData[:0]
 	}
 	p.frameBuf = p.frameBuf[:0]
 }
@@ -190,9 +210,6 @@ func (p *Peer) frameEnd() {
 	p.stats.addRxFrame(f.opcode)
 	p.logFrame("RF", f.opcode, f.fin, f.rsv, f.masked, p.frameBuf, 0, false)
 	if !p.failedByMe {
-		if p.msgData == nil {
-			p.msgData = make([]byte, 0, len(p.frameBuf))
-		}
 		p.msgData = append(p.msgData, p.frameBuf...)
 	}
 	p.frameBuf = p.frameBuf[:0]
@@ -205,12 +222,41 @@ func (p *Peer) frameEnd() {
 			if msg == nil {
 				msg = []byte{}
 			}
-			p.handler.Message(p, msg, p.msgBinary)
+			if len(p.msgData) > 1<<20 {
+				p.msgData = nil // do not keep a large buffer for later messages
+			}
+			if p.msgCompressed {
+				msg = p.inflate(msg)
+			}
+			if msg != nil {
+				p.handler.Message(p, msg, p.msgBinary)
+			}
 		}
-		p.msgData = nil
+		p.msgData = p.msgData[:0]
 		p.insideMessage = false
 	}
 	p.cur = nil
+}
+
+// maxInflated bounds the size of a decompressed message.
+const maxInflated = 64 << 20
+
+// inflate decompresses a complete message and validates a text message. It
+// fails the connection and returns nil when the payload is not valid.
+func (p *Peer) inflate(payload []byte) []byte {
+	msg, err := p.inflater.Inflate(payload, maxInflated)
+	if err != nil {
+		p.protocolViolation(fmt.Sprintf("cannot decompress message: %v", err))
+		return nil
+	}
+	p.comp.Received.Messages++
+	p.comp.Received.Octets += int64(len(msg))
+	p.comp.Received.Compressed += int64(len(payload))
+	if !p.msgBinary && !wire.ValidUTF8(msg) {
+		p.invalidPayload("encountered invalid UTF-8 in a decompressed text message")
+		return nil
+	}
+	return msg
 }
 
 func (p *Peer) processControlFrame() {

@@ -69,10 +69,38 @@ func (p *Peer) sendData(raw []byte, sync bool, chop int) {
 }
 
 // SendMessage sends a data message, in frames of at most fragment payload
-// octets when fragment > 0 (or when auto-fragmentation is set).
+// octets when fragment > 0 (or when auto-fragmentation is set). With
+// permessage-deflate the message is compressed first.
 func (p *Peer) SendMessage(payload []byte, binary bool, fragment int) {
 	if p.state != StateOpen {
 		return
+	}
+	if p.deflater != nil {
+		p.SendCompressed(p.deflater.Compress(payload), len(payload), binary, fragment)
+		return
+	}
+	p.sendMessage(payload, binary, fragment, false)
+}
+
+// SendCompressed sends a message of size octets whose payload the caller
+// compressed with Deflater (without the sync tail), fragmented like
+// SendMessage.
+func (p *Peer) SendCompressed(compressed []byte, size int, binary bool, fragment int) {
+	if p.state != StateOpen {
+		return
+	}
+	p.comp.Sent.Messages++
+	p.comp.Sent.Octets += int64(size)
+	p.comp.Sent.Compressed += int64(len(compressed))
+	p.sendMessage(compressed, binary, fragment, true)
+}
+
+// sendMessage frames a message payload; a compressed one carries RSV1 on
+// its first frame only (RFC 7692 §6.1).
+func (p *Peer) sendMessage(payload []byte, binary bool, fragment int, compressed bool) {
+	var rsv byte
+	if compressed {
+		rsv = 4
 	}
 	op := byte(wire.OpText)
 	if binary {
@@ -82,15 +110,15 @@ func (p *Peer) SendMessage(payload []byte, binary bool, fragment int) {
 		fragment = p.autoFragment
 	}
 	if fragment <= 0 || len(payload) <= fragment {
-		p.SendFrame(Frame{Opcode: op, Fin: true, Payload: payload})
+		p.SendFrame(Frame{Opcode: op, Fin: true, RSV: rsv, Payload: payload})
 		return
 	}
 	for i := 0; i < len(payload); i += fragment {
 		j := min(i+fragment, len(payload))
 		if i > 0 {
-			op = wire.OpContinuation
+			op, rsv = wire.OpContinuation, 0
 		}
-		p.SendFrame(Frame{Opcode: op, Fin: j == len(payload), Payload: payload[i:j]})
+		p.SendFrame(Frame{Opcode: op, Fin: j == len(payload), RSV: rsv, Payload: payload[i:j]})
 	}
 }
 

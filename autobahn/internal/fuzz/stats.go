@@ -82,11 +82,27 @@ func (p *Peer) logf(kind, format string, args ...any) {
 	p.wirelog = append(p.wirelog, LogEntry{At: at, Kind: kind, Text: fmt.Sprintf(format, args...)})
 }
 
+// logFull reports whether the wire log reached its limit; it then only
+// counts the entries it leaves out.
+func (p *Peer) logFull() bool {
+	if len(p.wirelog) >= p.cfg.WireLogLimit {
+		p.logCut++
+		return true
+	}
+	return false
+}
+
 func (p *Peer) logOctets(kind string, b []byte) {
+	if p.logFull() {
+		return
+	}
 	p.logf(kind, "%d octets: %s", len(b), HexPreview(b, 64))
 }
 
 func (p *Peer) logFrame(kind string, op byte, fin bool, rsv byte, masked bool, payload []byte, chop int, sync bool) {
+	if p.logFull() {
+		return
+	}
 	extra := ""
 	if chop > 0 {
 		extra += fmt.Sprintf(" CHOP=%d", chop)

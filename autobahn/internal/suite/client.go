@@ -15,6 +15,7 @@ import (
 	"github.com/wsforge/websocket/autobahn/internal/cases"
 	"github.com/wsforge/websocket/autobahn/internal/catalogue"
 	"github.com/wsforge/websocket/autobahn/internal/fuzz"
+	"github.com/wsforge/websocket/autobahn/internal/pmce"
 	"github.com/wsforge/websocket/autobahn/internal/wire"
 )
 
@@ -73,8 +74,6 @@ func RunClient(ctx context.Context, cfg ClientConfig) (*Report, error) {
 		}
 		var res *CaseResult
 		switch {
-		case c.NotImplemented != "":
-			res = notRun(c, e, rep.Agent, rep.Mode)
 		case stop != "":
 			res = missing(c, e, rep.Agent, rep.Mode, stop)
 		case ctx.Err() != nil:
@@ -103,7 +102,11 @@ func RunClient(ctx context.Context, cfg ClientConfig) (*Report, error) {
 func runClientCase(ctx context.Context, u *url.URL, c *cases.Case, e catalogue.Entry, cfg *ClientConfig, rep *Report) *CaseResult {
 	start := time.Now()
 	res := newResult(c, e, rep.Agent, rep.Mode)
-	hs, err := clientHandshake(ctx, u, cfg.HandshakeTimeout)
+	var offers []pmce.Offer
+	if c.Deflate != nil {
+		offers = c.Deflate.Offers
+	}
+	hs, err := clientHandshake(ctx, u, cfg.HandshakeTimeout, offers)
 	if hs != nil {
 		res.Request, res.Response = hs.request, hs.response
 	}
@@ -119,7 +122,7 @@ func runClientCase(ctx context.Context, u *url.URL, c *cases.Case, e catalogue.E
 	if rep.Agent == "" {
 		rep.Agent = hs.server
 	}
-	execute(hs.conn, hs.initial, false, c, e, res, cfg.Peer)
+	execute(hs.conn, hs.initial, false, hs.deflate, c, e, res, cfg.Peer)
 	res.Wall = time.Since(start)
 	return res
 }
@@ -129,6 +132,7 @@ type clientHS struct {
 	initial           []byte
 	server            string
 	request, response string
+	deflate           *pmce.Params // negotiated permessage-deflate
 }
 
 // connectError means the server could not be reached at all.
@@ -141,8 +145,9 @@ func (e *connectError) Error() string { return "cannot connect to the testee: " 
 func (e *connectError) Unwrap() error { return e.err }
 
 // clientHandshake connects and performs the opening handshake the way the
-// reference fuzzing client does (same request headers).
-func clientHandshake(ctx context.Context, u *url.URL, timeout time.Duration) (*clientHS, error) {
+// reference fuzzing client does (same request headers), offering
+// permessage-deflate when offers are given.
+func clientHandshake(ctx context.Context, u *url.URL, timeout time.Duration, offers []pmce.Offer) (*clientHS, error) {
 	host := u.Host
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), "80")
@@ -160,7 +165,15 @@ func clientHandshake(ctx context.Context, u *url.URL, timeout time.Duration) (*c
 	fmt.Fprintf(&req, "User-Agent: wsforge-autobahn-runner\r\n")
 	fmt.Fprintf(&req, "Host: %s\r\n", host)
 	req.WriteString("Upgrade: WebSocket\r\nConnection: Upgrade\r\nPragma: no-cache\r\nCache-Control: no-cache\r\n")
-	fmt.Fprintf(&req, "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n", key)
+	fmt.Fprintf(&req, "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n", key)
+	if len(offers) > 0 {
+		elems := make([]string, len(offers))
+		for i, o := range offers {
+			elems[i] = o.String()
+		}
+		fmt.Fprintf(&req, "Sec-WebSocket-Extensions: %s\r\n", strings.Join(elems, ", "))
+	}
+	req.WriteString("\r\n")
 	hs := &clientHS{conn: conn, request: req.String()}
 	if _, err := io.WriteString(conn, hs.request); err != nil {
 		conn.Close()
@@ -188,8 +201,8 @@ func clientHandshake(ctx context.Context, u *url.URL, timeout time.Duration) (*c
 		err = fmt.Errorf("HTTP Connection header does not include 'upgrade': %q", resp.Header.Get("Connection"))
 	case resp.Header.Get("Sec-WebSocket-Accept") != wire.AcceptKey(key):
 		err = fmt.Errorf("bad Sec-WebSocket-Accept %q", resp.Header.Get("Sec-WebSocket-Accept"))
-	case resp.Header.Get("Sec-WebSocket-Extensions") != "":
-		err = fmt.Errorf("server selected extensions that were not offered: %q", resp.Header.Get("Sec-WebSocket-Extensions"))
+	default:
+		hs.deflate, err = checkExtensions(resp.Header.Values("Sec-WebSocket-Extensions"), offers)
 	}
 	if err != nil {
 		conn.Close()
@@ -201,6 +214,28 @@ func clientHandshake(ctx context.Context, u *url.URL, timeout time.Duration) (*c
 	}
 	_ = conn.SetDeadline(time.Time{})
 	return hs, nil
+}
+
+// checkExtensions validates the server's extension response against the
+// offers: nothing, or one permessage-deflate element that fits an offer.
+func checkExtensions(values []string, offers []pmce.Offer) (*pmce.Params, error) {
+	exts, err := pmce.ParseHeader(values)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("invalid Sec-WebSocket-Extensions %q: %w", values, err)
+	case len(exts) == 0:
+		return nil, nil
+	case len(offers) == 0:
+		return nil, fmt.Errorf("server selected extensions that were not offered: %q", values)
+	case len(exts) > 1:
+		return nil, fmt.Errorf("server selected more than one extension: %q", values)
+	}
+	resp, err := pmce.ParseResponse(exts[0], offers)
+	if err != nil {
+		return nil, fmt.Errorf("permessage-deflate response %q: %w", values, err)
+	}
+	p := resp.Params()
+	return &p, nil
 }
 
 func headerHasToken(h http.Header, name, token string) bool {
@@ -227,9 +262,6 @@ func (l logger) printf(format string, args ...any) {
 }
 
 func (l logger) caseDone(r *CaseResult) {
-	if r.Verdict == NotRun {
-		return
-	}
 	if l.verbose || len(r.Notes) > 0 || (r.Verdict != cases.OK && r.Verdict != cases.Informational) {
 		l.printf("case %-8s %-13s behaviour=%s close=%s (%s) %s\n", r.ID, r.Verdict, r.Behavior, r.BehaviorClose,
 			time.Duration(r.DurationMS)*time.Millisecond, r.Result)

@@ -25,7 +25,7 @@ type SectionSummary struct {
 }
 
 // summaryColumns are the verdict columns of the summary table.
-var summaryColumns = []cases.Verdict{cases.OK, cases.NonStrict, cases.Failed, cases.Informational, cases.Unimplemented, Missing, NotRun}
+var summaryColumns = []cases.Verdict{cases.OK, cases.NonStrict, cases.Failed, cases.Informational, cases.Unimplemented, Missing}
 
 // Summarize groups results by section, in suite order.
 func Summarize(results []*CaseResult) []SectionSummary {
@@ -59,7 +59,7 @@ func NotOK(results []*CaseResult) []*CaseResult {
 	var out []*CaseResult
 	for _, r := range results {
 		switch r.Verdict {
-		case cases.OK, cases.Informational, NotRun:
+		case cases.OK, cases.Informational:
 		default:
 			out = append(out, r)
 		}

@@ -7,12 +7,11 @@ import (
 	"github.com/wsforge/websocket/autobahn/internal/cases"
 	"github.com/wsforge/websocket/autobahn/internal/catalogue"
 	"github.com/wsforge/websocket/autobahn/internal/fuzz"
+	"github.com/wsforge/websocket/autobahn/internal/pmce"
 )
 
-// Verdicts the runner adds to those of the cases.
+// Verdict the runner adds to those of the cases.
 const (
-	// NotRun marks a selected case the runner does not implement yet.
-	NotRun cases.Verdict = "NOT RUN"
 	// Missing marks a case the testee never ran (client died, server gone).
 	Missing cases.Verdict = "MISSING"
 )
@@ -40,6 +39,10 @@ type CaseResult struct {
 	ExpectedClose catalogue.Close    `json:"expectedClose"`
 	Received      [][]any            `json:"received"`
 	Observed      cases.Observed     `json:"observed"`
+
+	// Deflate describes the negotiated permessage-deflate, if any.
+	Deflate     string                 `json:"permessageDeflate,omitempty"`
+	Compression *fuzz.CompressionStats `json:"compression,omitempty"`
 
 	Conn     fuzz.Result     `json:"connection"`
 	Traffic  Traffic         `json:"traffic"`
@@ -82,14 +85,6 @@ func newResult(c *cases.Case, e catalogue.Entry, agent, mode string) *CaseResult
 	}
 }
 
-// notRun is the result of a selected case that is not implemented.
-func notRun(c *cases.Case, e catalogue.Entry, agent, mode string) *CaseResult {
-	r := newResult(c, e, agent, mode)
-	r.Verdict, r.Behavior, r.BehaviorClose = NotRun, NotRun, NotRun
-	r.Result = c.NotImplemented
-	return r
-}
-
 // missing is the result of a case the testee never ran.
 func missing(c *cases.Case, e catalogue.Entry, agent, mode, why string) *CaseResult {
 	r := newResult(c, e, agent, mode)
@@ -98,9 +93,14 @@ func missing(c *cases.Case, e catalogue.Entry, agent, mode, why string) *CaseRes
 	return r
 }
 
-// execute runs case c on an open connection and returns its result.
-func execute(conn net.Conn, initial []byte, isServer bool, c *cases.Case, e catalogue.Entry, res *CaseResult, pc fuzz.Config) *CaseResult {
+// execute runs case c on an open connection and returns its result. deflate
+// holds the negotiated permessage-deflate parameters, if any.
+func execute(conn net.Conn, initial []byte, isServer bool, deflate *pmce.Params, c *cases.Case, e catalogue.Entry, res *CaseResult, pc fuzz.Config) *CaseResult {
 	pc.IsServer = isServer
+	pc.Deflate = deflate
+	if deflate != nil {
+		res.Deflate = deflate.String()
+	}
 	run := cases.NewRun(c, e.ExpectedClose, nil)
 	p := fuzz.New(conn, pc)
 	p.Run(initial, run)
@@ -129,6 +129,7 @@ func fillFromRun(res *CaseResult, run *cases.Run, pr fuzz.Result) {
 	res.Conn = pr
 	res.DurationMS = int64(pr.Duration * 1000)
 	res.Stats = pr.Stats
+	res.Compression = pr.Compression
 	res.WireLog = pr.WireLog
 	res.LogSkip = pr.WireLogOmitted
 	res.Traffic = Traffic{

@@ -15,13 +15,13 @@ import (
 	"github.com/wsforge/websocket/autobahn/internal/cases"
 	"github.com/wsforge/websocket/autobahn/internal/catalogue"
 	"github.com/wsforge/websocket/autobahn/internal/fuzz"
+	"github.com/wsforge/websocket/autobahn/internal/pmce"
 	"github.com/wsforge/websocket/autobahn/internal/wire"
 )
 
 // ServerConfig configures a fuzzing server (testing clients).
 type ServerConfig struct {
-	// Cases are the selected case ids in order (see Select). Cases that are
-	// not implemented are reported as not run and are not served.
+	// Cases are the selected case ids in order (see Select).
 	Cases []string
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
@@ -42,8 +42,7 @@ type ServerConfig struct {
 type Server struct {
 	cfg     ServerConfig
 	cat     *catalogue.Catalogue
-	served  []string // implemented selected cases: what /runCase indexes
-	skipped []string // selected but not implemented
+	served  []string // selected cases: what /runCase indexes
 	log     logger
 	started time.Time
 
@@ -71,15 +70,11 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	}
 	s.idle = sync.NewCond(&s.mu)
 	for _, id := range cfg.Cases {
-		c, ok := cases.Lookup(id)
+		_, ok := cases.Lookup(id)
 		if _, inCat := cat.Get(id); !ok || !inCat {
 			return nil, fmt.Errorf("unknown case %s", id)
 		}
-		if c.NotImplemented != "" {
-			s.skipped = append(s.skipped, id)
-		} else {
-			s.served = append(s.served, id)
-		}
+		s.served = append(s.served, id)
 	}
 	return s, nil
 }
@@ -125,21 +120,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.mu.Unlock()
 		}()
 	}
-	conn, initial, reqText, err := serverHandshake(w, r)
+	hs, err := serverHandshake(w, r, c)
 	if err != nil {
 		return
 	}
 	switch r.URL.Path {
 	case "/getCaseCount":
-		p := fuzz.New(conn, s.peerConfig())
-		p.Run(initial, &commandHandler{open: func(p *fuzz.Peer) {
+		p := fuzz.New(hs.conn, s.peerConfig())
+		p.Run(hs.initial, &commandHandler{open: func(p *fuzz.Peer) {
 			p.SendMessage([]byte(strconv.Itoa(len(s.served))), false, 0)
 			p.SendCloseFrame(nil, nil, false)
 		}})
 	case "/getCaseInfo":
 		info, _ := json.Marshal(map[string]string{"id": c.ID, "description": c.Description})
-		p := fuzz.New(conn, s.peerConfig())
-		p.Run(initial, &commandHandler{open: func(p *fuzz.Peer) {
+		p := fuzz.New(hs.conn, s.peerConfig())
+		p.Run(hs.initial, &commandHandler{open: func(p *fuzz.Peer) {
 			p.SendMessage(info, false, 0)
 			p.SendCloseFrame(nil, nil, false)
 		}})
@@ -150,15 +145,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.OnUpdateReports != nil {
 			s.cfg.OnUpdateReports(rep)
 		}
-		p := fuzz.New(conn, s.peerConfig())
-		p.Run(initial, &commandHandler{open: func(p *fuzz.Peer) { p.SendCloseFrame(nil, nil, false) }})
+		p := fuzz.New(hs.conn, s.peerConfig())
+		p.Run(hs.initial, &commandHandler{open: func(p *fuzz.Peer) { p.SendCloseFrame(nil, nil, false) }})
 		s.once.Do(func() { s.done <- rep })
 	case "/runCase":
 		e, _ := s.cat.Get(c.ID)
 		start := time.Now()
 		res := newResult(c, e, agent, "fuzzingserver")
-		res.Request = reqText
-		execute(conn, initial, true, c, e, res, s.cfg.Peer)
+		res.Request, res.Response = hs.request, hs.response
+		execute(hs.conn, hs.initial, true, hs.deflate, c, e, res, s.cfg.Peer)
 		res.Wall = time.Since(start)
 		s.mu.Lock()
 		if s.results[agent] == nil {
@@ -210,8 +205,6 @@ func (s *Server) report(agent string) *Report {
 		c, _ := cases.Lookup(id)
 		e, _ := s.cat.Get(id)
 		switch r, ok := got[id]; {
-		case c.NotImplemented != "":
-			rep.Results = append(rep.Results, notRun(c, e, agent, rep.Mode))
 		case ok:
 			rep.Results = append(rep.Results, r)
 		default:
@@ -231,8 +224,11 @@ func (h *commandHandler) Pong(*fuzz.Peer, []byte)          {}
 func (h *commandHandler) Lost(*fuzz.Peer)                  {}
 
 // serverHandshake validates a WebSocket upgrade request, answers it and takes
-// over the connection. On failure it has written an HTTP error.
-func serverHandshake(w http.ResponseWriter, r *http.Request) (net.Conn, []byte, string, error) {
+// over the connection. On failure it has written an HTTP error. For a case
+// of sections 12 and 13 (c.Deflate set) it answers the client's
+// permessage-deflate offers with the case's accept rule and returns the
+// negotiated parameters (nil: declined).
+func serverHandshake(w http.ResponseWriter, r *http.Request, c *cases.Case) (*serverHS, error) {
 	var why string
 	switch {
 	case r.Method != http.MethodGet:
@@ -249,16 +245,25 @@ func serverHandshake(w http.ResponseWriter, r *http.Request) (net.Conn, []byte, 
 	}
 	if why != "" {
 		http.Error(w, why, http.StatusBadRequest)
-		return nil, nil, "", fmt.Errorf("bad upgrade request: %s", why)
+		return nil, fmt.Errorf("bad upgrade request: %s", why)
+	}
+	var deflate *pmce.Params
+	extensions := ""
+	if c != nil && c.Deflate != nil && c.Deflate.Accept != nil {
+		if a := c.Deflate.Accept(deflateOffers(r.Header.Values("Sec-WebSocket-Extensions"))); a != nil {
+			p := a.Params()
+			deflate = &p
+			extensions = "Sec-WebSocket-Extensions: " + a.String() + "\r\n"
+		}
 	}
 	hj, ok := w.(http.Hijacker)
 	if !ok {
 		http.Error(w, "cannot take over the connection", http.StatusInternalServerError)
-		return nil, nil, "", fmt.Errorf("response writer cannot hijack")
+		return nil, fmt.Errorf("response writer cannot hijack")
 	}
 	conn, brw, err := hj.Hijack()
 	if err != nil {
-		return nil, nil, "", err
+		return nil, err
 	}
 	_ = conn.SetDeadline(time.Time{})
 	var reqText strings.Builder
@@ -271,15 +276,43 @@ func serverHandshake(w http.ResponseWriter, r *http.Request) (net.Conn, []byte, 
 	resp := "HTTP/1.1 101 Switching Protocols\r\n" +
 		"Server: wsforge-autobahn-runner\r\n" +
 		"Upgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Accept: " + wire.AcceptKey(r.Header.Get("Sec-WebSocket-Key")) + "\r\n\r\n"
+		"Sec-WebSocket-Accept: " + wire.AcceptKey(r.Header.Get("Sec-WebSocket-Key")) + "\r\n" +
+		extensions + "\r\n"
 	if _, err := io.WriteString(conn, resp); err != nil {
 		conn.Close()
-		return nil, nil, "", err
+		return nil, err
 	}
 	var initial []byte
 	if n := brw.Reader.Buffered(); n > 0 {
 		b, _ := brw.Reader.Peek(n)
 		initial = append(initial, b...)
 	}
-	return conn, initial, reqText.String(), nil
+	return &serverHS{conn: conn, initial: initial, request: reqText.String(), response: resp, deflate: deflate}, nil
+}
+
+// serverHS is a connection taken over after the opening handshake.
+type serverHS struct {
+	conn              net.Conn
+	initial           []byte // octets that arrived with the request
+	request, response string
+	deflate           *pmce.Params // negotiated permessage-deflate
+}
+
+// deflateOffers returns the client's valid permessage-deflate offers in
+// order; malformed ones are left out, as a server declines them.
+func deflateOffers(values []string) []pmce.Offer {
+	exts, err := pmce.ParseHeader(values)
+	if err != nil {
+		return nil
+	}
+	var offers []pmce.Offer
+	for _, e := range exts {
+		if e.Name != pmce.Name {
+			continue
+		}
+		if o, err := pmce.ParseOffer(e); err == nil {
+			offers = append(offers, o)
+		}
+	}
+	return offers
 }
