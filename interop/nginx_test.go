@@ -277,7 +277,7 @@ func testPingThrough(t *testing.T, ctx context.Context, from, to *websocket.Conn
 // open through nginx past its proxy_read_timeout, which closes the same
 // connection without one.
 func TestNginxHeartbeat(t *testing.T) {
-	const readTimeout = time.Second
+	const readTimeout = 1500 * time.Millisecond
 	tests := []struct {
 		name         string
 		pingInterval time.Duration
@@ -289,13 +289,15 @@ func TestNginxHeartbeat(t *testing.T) {
 			wantOpen:     false,
 		},
 		{
-			name:         "heartbeat every 300 ms: the connection stays",
-			pingInterval: 300 * time.Millisecond,
+			name:         "heartbeat every 400 ms: the connection stays",
+			pingInterval: 400 * time.Millisecond,
 			wantOpen:     true,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// PongTimeout stays at its default, PingInterval: the heartbeat
+			// sends its next ping only once the last one's answer is due.
 			url, conns := ourServer(t, &websocket.UpgradeOptions{PingInterval: tt.pingInterval})
 			backend := strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/")
 			proxy := startNginx(t, backend, readTimeout)
