@@ -317,3 +317,21 @@ func (c *Conn) write(ctx context.Context, written int, b []byte) (int, error) {
 	}
 	return n, c.writeErr
 }
+
+// writeEncoded sends frame, a whole message encoded beforehand as one
+// unmasked frame (so a server's), holding msgMu and frameMu as Write does.
+// Its errors, and the effect of ctx, are those of writeFrame.
+func (c *Conn) writeEncoded(ctx context.Context, frame []byte) error {
+	if err := lock(ctx, c.msgMu); err != nil {
+		return err
+	}
+	defer func() { <-c.msgMu }()
+	if err := c.lockFrame(ctx); err != nil {
+		return err
+	}
+	defer c.unlockFrame()
+	c.wwatch.arm(ctx)
+	defer c.wwatch.disarm()
+	_, err := c.write(ctx, 0, frame)
+	return err
+}
