@@ -59,8 +59,11 @@ type Conn struct {
 	readLimit    atomic.Int64
 	closeStarted atomic.Bool   // Close, CloseNow or a close handshake has begun
 	peerClosed   chan struct{} // closed when the peer's close frame arrived
-	done         chan struct{} // closed when nc is closed
+	done         chan struct{} // closed when the Conn closes nc, just before
 	closeOnce    sync.Once
+	cause        error      // why the Conn closed itself, if it did; set before done is closed
+	hb           *heartbeat // nil unless a heartbeat or idle timeout is on
+	stats        connStats  // counted with atomics by the reader and writers
 
 	// Owned by the reader: the goroutine holding readMu.
 	readMu    chan struct{}
@@ -138,6 +141,7 @@ func newConn(nc net.Conn, br *bufio.Reader, client bool, cfg connConfig) *Conn {
 		crand.Read(seed[:])
 		c.rng = rand.NewChaCha8(seed)
 	}
+	startHeartbeat(c)
 	return c
 }
 
@@ -163,14 +167,34 @@ func (c *Conn) SetReadLimit(n int64) {
 
 // closeConn closes the network connection once; it reports whether this
 // call did it.
-func (c *Conn) closeConn() bool {
+func (c *Conn) closeConn() bool { return c.closeWith(nil) }
+
+// closeWith is closeConn recording why the Conn closes itself: a non-nil
+// cause is what later reads and writes report (see closedErr). done is
+// closed before nc, so that I/O failing because of the close sees it.
+func (c *Conn) closeWith(cause error) bool {
 	did := false
 	c.closeOnce.Do(func() {
 		did = true
-		c.nc.Close()
+		c.cause = cause
+		c.hb.stop()
 		close(c.done)
+		c.nc.Close()
 	})
+	if did && c.cfg.onClose != nil {
+		c.cfg.onClose(c)
+	}
 	return did
+}
+
+// closedErr returns the error of I/O on a Conn that closeWith closed: a
+// [*CloseError] with StatusAbnormalClosure wrapping the cause, or errClosed
+// when there was none. The caller has seen done closed.
+func (c *Conn) closedErr() error {
+	if c.cause == nil {
+		return errClosed
+	}
+	return &CloseError{Code: StatusAbnormalClosure, err: c.cause}
 }
 
 // isClosed reports whether closeConn has run.
@@ -252,6 +276,7 @@ type connReader struct {
 	prefix []byte
 	ctx    context.Context // of the read in progress
 	watch  watch
+	n      atomic.Uint64 // bytes read from nc, a sign of life for the heartbeat
 }
 
 func (r *connReader) Read(p []byte) (int, error) {
@@ -266,7 +291,11 @@ func (r *connReader) Read(p []byte) (int, error) {
 	if r.ctx != nil {
 		r.watch.arm(r.ctx)
 	}
-	return r.nc.Read(p)
+	n, err := r.nc.Read(p)
+	if n > 0 {
+		r.n.Add(uint64(n))
+	}
+	return n, err
 }
 
 // bufferPools holds a *sync.Pool of write buffers per buffer size.

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 )
 
 // ErrBadHandshake is wrapped by every error that reports a failed opening
@@ -23,6 +24,7 @@ var ErrBadHandshake = errors.New("websocket: bad handshake")
 type HandshakeError struct {
 	Reason   string
 	Response *http.Response
+	status   int // on the server, the HTTP status Upgrade answered with
 }
 
 func (e *HandshakeError) Error() string {
@@ -118,7 +120,7 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *UpgradeOptions) (*Con
 	}
 	if status, reason := checkRequest(w, r, opts); status != 0 {
 		http.Error(w, "websocket: "+reason, status)
-		return nil, &HandshakeError{Reason: reason}
+		return nil, &HandshakeError{Reason: reason, status: status}
 	}
 	key := r.Header.Get("Sec-WebSocket-Key")
 	protocol := selectSubprotocol(r.Header, opts.Subprotocols)
@@ -133,9 +135,15 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *UpgradeOptions) (*Con
 	for k, vs := range opts.ResponseHeader {
 		resp[k] = append(resp[k], vs...)
 	}
+	if opts.HandshakeTimeout > 0 {
+		nc.SetWriteDeadline(time.Now().Add(opts.HandshakeTimeout))
+	}
 	if err := writeResponse(nc, brw.Writer, key, protocol, extensions, resp); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("websocket: upgrade: %w", err)
+	}
+	if opts.HandshakeTimeout > 0 {
+		nc.SetWriteDeadline(time.Time{})
 	}
 	cfg := opts.connConfig()
 	cfg.subprotocol = protocol

@@ -88,6 +88,52 @@ type UpgradeOptions struct {
 	// the payload of each ping or pong received. They must not block and
 	// must not keep the slice. Pings are answered automatically either way.
 	OnPing, OnPong func(payload []byte)
+
+	// HandshakeTimeout bounds the part of the opening handshake that
+	// Upgrade performs: writing the 101 response on the connection it took
+	// over. Reading the request is net/http's business; bound it with
+	// [http.Server.ReadHeaderTimeout]. Zero means no timeout.
+	HandshakeTimeout time.Duration
+
+	// PingInterval turns on the heartbeat: the Conn sends a ping this often
+	// and, if the peer has not answered within PongTimeout, closes the
+	// connection, after which reads and writes report an error wrapping
+	// [ErrPongTimeout]. The heartbeat runs on a timer, not a goroutine, and
+	// works whether the application is blocked in Read or not reading at
+	// all; in the latter case the Conn reads the control frames that have
+	// arrived only when the pong is due, so it answers the peer's own pings
+	// late: keep a goroutine reading when the peer runs a heartbeat too.
+	// Zero means no heartbeat.
+	PingInterval time.Duration
+
+	// PongTimeout is how long the heartbeat waits for the answer to each
+	// ping. Zero means PingInterval. A dead peer is detected at most
+	// PingInterval + PongTimeout (and a few milliseconds) after its last
+	// answer.
+	PongTimeout time.Duration
+
+	// AnyDataIsPong makes the heartbeat take any bytes received from the
+	// peer after a ping as its answer, not only the pong. Then a peer busy
+	// sending a frame that takes longer than PongTimeout to arrive is not
+	// mistaken for a dead one, but the heartbeat no longer proves that the
+	// peer reads what it is sent.
+	AnyDataIsPong bool
+
+	// IdleTimeout closes the connection with StatusGoingAway when no data
+	// frame has arrived from the peer for that long; pings and pongs do not
+	// count, so a heartbeat does not keep an idle connection open, but data
+	// waiting for the application to read it does. The close comes between
+	// IdleTimeout and 1.25 × IdleTimeout after the last data frame. Zero
+	// means no idle timeout.
+	IdleTimeout time.Duration
+
+	// WriteTimeout bounds the writing of each frame, so that a peer that
+	// stops reading cannot block a writer forever: a frame not written in
+	// time fails the connection, and the write reports an error wrapping
+	// [os.ErrDeadlineExceeded]. Zero means no timeout.
+	WriteTimeout time.Duration
+
+	onClose func(*Conn) // set by Server.Upgrade
 }
 
 // DialOptions configure [Dial]. A nil *DialOptions is valid and means all
@@ -130,6 +176,41 @@ type DialOptions struct {
 	ReadBufferSize, WriteBufferSize int
 	CloseTimeout                    time.Duration
 	OnPing, OnPong                  func(payload []byte)
+
+	// PingInterval, PongTimeout, AnyDataIsPong, IdleTimeout and
+	// WriteTimeout mean what they mean in [UpgradeOptions]. The opening
+	// handshake is bounded by the context given to Dial.
+	PingInterval, PongTimeout time.Duration
+	AnyDataIsPong             bool
+	IdleTimeout, WriteTimeout time.Duration
+}
+
+// SuggestedServer returns the options this package suggests for a server
+// facing the Internet, in the spirit of Boost.Beast's timeout::suggested:
+// a 10 s HandshakeTimeout, a heartbeat every 25 s (under the 30-60 s after
+// which proxies and load balancers commonly drop a silent connection) with
+// a 15 s PongTimeout, so that a dead client is noticed within 40 s, and a
+// 30 s WriteTimeout. IdleTimeout stays off: how long a client may stay
+// silent is the application's choice. Set the other fields on the result.
+// Pair it with an [http.Server] whose ReadHeaderTimeout is set too.
+func SuggestedServer() *UpgradeOptions {
+	return &UpgradeOptions{
+		HandshakeTimeout: 10 * time.Second,
+		PingInterval:     25 * time.Second,
+		PongTimeout:      15 * time.Second,
+		WriteTimeout:     30 * time.Second,
+	}
+}
+
+// SuggestedClient returns the options this package suggests for a client:
+// the heartbeat and WriteTimeout of [SuggestedServer]. Bound the opening
+// handshake with the context given to [Dial], for example 10 s.
+func SuggestedClient() *DialOptions {
+	return &DialOptions{
+		PingInterval: 25 * time.Second,
+		PongTimeout:  15 * time.Second,
+		WriteTimeout: 30 * time.Second,
+	}
 }
 
 // connConfig holds the settings a Conn keeps, with the defaults applied.
@@ -141,6 +222,23 @@ type connConfig struct {
 	onPing, onPong  func([]byte)
 	subprotocol     string
 	deflate         *deflateState // nil unless permessage-deflate was negotiated
+
+	pingInterval, pongTimeout time.Duration // the heartbeat; zero interval for none
+	anyDataIsPong             bool
+	idleTimeout, writeTimeout time.Duration
+	onClose                   func(*Conn) // called once the connection is closed
+}
+
+// setTimeouts applies the heartbeat and timeout options.
+func (cfg *connConfig) setTimeouts(ping, pong time.Duration, anyData bool, idle, write time.Duration) {
+	cfg.pingInterval = max(ping, 0)
+	cfg.pongTimeout = max(pong, 0)
+	if cfg.pongTimeout == 0 {
+		cfg.pongTimeout = cfg.pingInterval
+	}
+	cfg.anyDataIsPong = anyData
+	cfg.idleTimeout = max(idle, 0)
+	cfg.writeTimeout = max(write, 0)
 }
 
 func newConnConfig(readLimit int64, readBuf, writeBuf int, closeTimeout time.Duration, onPing, onPong func([]byte)) connConfig {
@@ -173,12 +271,17 @@ func (o *UpgradeOptions) connConfig() connConfig {
 	if o == nil {
 		o = &UpgradeOptions{}
 	}
-	return newConnConfig(o.ReadLimit, o.ReadBufferSize, o.WriteBufferSize, o.CloseTimeout, o.OnPing, o.OnPong)
+	cfg := newConnConfig(o.ReadLimit, o.ReadBufferSize, o.WriteBufferSize, o.CloseTimeout, o.OnPing, o.OnPong)
+	cfg.setTimeouts(o.PingInterval, o.PongTimeout, o.AnyDataIsPong, o.IdleTimeout, o.WriteTimeout)
+	cfg.onClose = o.onClose
+	return cfg
 }
 
 func (o *DialOptions) connConfig() connConfig {
 	if o == nil {
 		o = &DialOptions{}
 	}
-	return newConnConfig(o.ReadLimit, o.ReadBufferSize, o.WriteBufferSize, o.CloseTimeout, o.OnPing, o.OnPong)
+	cfg := newConnConfig(o.ReadLimit, o.ReadBufferSize, o.WriteBufferSize, o.CloseTimeout, o.OnPing, o.OnPong)
+	cfg.setTimeouts(o.PingInterval, o.PongTimeout, o.AnyDataIsPong, o.IdleTimeout, o.WriteTimeout)
+	return cfg
 }

@@ -35,7 +35,7 @@ func (c *Conn) Ping(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-c.done:
-		return errClosed
+		return c.closedErr()
 	}
 }
 
@@ -51,6 +51,7 @@ func (c *Conn) handleControl(ctx context.Context, op opcode, payload []byte) err
 		c.pongPending = 1 + copy(c.pong[:], payload)
 		return c.flushPong(ctx)
 	case opPong:
+		c.stats.pongs.Add(1) // the heartbeat's sign of life
 		if c.cfg.onPong != nil {
 			c.cfg.onPong(payload)
 		}

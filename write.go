@@ -201,6 +201,8 @@ func (w *messageWriter) flush(fin bool) error {
 		return w.cutOff(h, err)
 	}
 	defer c.unlockFrame()
+	c.stats.countOut(h)
+	c.frameDeadline()
 	if c.client {
 		h.masked = true
 		h.key = uint32(c.rng.Uint64())
@@ -262,6 +264,7 @@ func (c *Conn) writeFrame(ctx context.Context, h header, p []byte) error {
 	if h.op == opClose {
 		c.closeSent = true
 	}
+	c.stats.countOut(h)
 	bp := c.wpool.Get().(*[]byte)
 	defer c.wpool.Put(bp)
 	buf := *bp
@@ -269,6 +272,7 @@ func (c *Conn) writeFrame(ctx context.Context, h header, p []byte) error {
 		h.masked = true
 		h.key = uint32(c.rng.Uint64())
 	}
+	c.frameDeadline()
 	c.wwatch.arm(ctx)
 	defer c.wwatch.disarm()
 	// The first chunk goes out with the header; a server sends the rest of
@@ -310,9 +314,10 @@ func (c *Conn) write(ctx context.Context, written int, b []byte) (int, error) {
 		return 0, ctx.Err()
 	}
 	if c.isClosed() {
-		c.writeErr = errClosed
+		c.writeErr = c.closedErr()
 	} else {
 		c.writeErr = fmt.Errorf("websocket: write: %w", err)
+		c.stats.flag(flagWriteFailed)
 		c.closeConn()
 	}
 	return n, c.writeErr
@@ -330,6 +335,7 @@ func (c *Conn) writeEncoded(ctx context.Context, frame []byte) error {
 		return err
 	}
 	defer c.unlockFrame()
+	c.frameDeadline()
 	c.wwatch.arm(ctx)
 	defer c.wwatch.disarm()
 	_, err := c.write(ctx, 0, frame)
