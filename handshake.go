@@ -12,6 +12,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // ErrBadHandshake is wrapped by every error that reports a failed opening
@@ -70,17 +72,10 @@ func validKey(key string) bool {
 
 // headerHasToken reports whether the comma-separated values of header name
 // contain token, compared case-insensitively (RFC 7230 §3.2.6, §6.1).
+// Tokens are ASCII: "websoc\u212Aet" (a Kelvin sign) is not "websocket",
+// whatever Unicode case folding says, and only spaces and tabs are trimmed.
 func headerHasToken(h http.Header, name, token string) bool {
-	for _, v := range h.Values(name) {
-		for v != "" {
-			var t string
-			t, v, _ = strings.Cut(v, ",")
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
+	return httpguts.HeaderValuesContainsToken(h.Values(name), token)
 }
 
 // headerTokens returns the comma-separated values of header name, trimmed,

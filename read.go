@@ -53,6 +53,11 @@ func (c *Conn) Read(ctx context.Context, buf []byte) (MessageType, []byte, error
 			if c.frameLeft > 0 && !c.msgCompressed {
 				grow = int(min(int64(grow), c.frameLeft))
 			}
+			if c.msgCompressed {
+				// Room for one byte over the limit at most: enough to
+				// see a message is too big, not to double a bomb's buffer.
+				grow = int(min(int64(grow), c.readLimit.Load()-c.msgInflated+1))
+			}
 			buf = slices.Grow(buf, grow)
 		}
 		n, err := c.readMessage(ctx, buf[len(buf):cap(buf)])
@@ -210,9 +215,21 @@ func (c *Conn) readMessage(ctx context.Context, p []byte) (int, error) {
 		return 0, c.fail(StatusInvalidFramePayloadData, errInvalidUTF8Text)
 	}
 	switch {
+	case err == io.EOF && c.msgCompressed && n > 0:
+		// The decompressor may return its last bytes with io.EOF; it
+		// returns io.EOF again on the next call, which ends the message.
+		return n, nil
 	case err == io.EOF:
 		if c.msgType == MessageText && !c.utf8.complete() {
 			return 0, c.fail(StatusInvalidFramePayloadData, errInvalidUTF8Text)
+		}
+		// RFC 7692 §7.2.3.4: a DEFLATE block with BFINAL set may end the
+		// compressed data before the payload does (the RFC's example has
+		// one more octet). The rest is not inflated, nor read as frames.
+		for c.msgCompressed && c.msgActive {
+			if err := c.skipFrame(ctx); err != nil {
+				return 0, err
+			}
 		}
 		c.endMessage()
 		if n > 0 {
