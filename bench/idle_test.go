@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +26,9 @@ const (
 	// N connections to ADDR, prints "ready" and holds them until its
 	// standard input closes.
 	idleChildEnv = "WSFORGE_BENCH_IDLE_CLIENT"
+	// idleProfileEnv, if set, names a directory where BenchmarkIdle writes
+	// a heap profile of each run at the moment it measures.
+	idleProfileEnv = "BENCH_IDLE_HEAPPROFILE"
 	// maxIdleConns keeps the server's descriptors within the limit of
 	// 20,000 open files per process.
 	maxIdleConns = 15000
@@ -116,6 +121,9 @@ func benchIdle(b *testing.B, lib library, n int, detach bool) {
 	}
 	time.Sleep(200 * time.Millisecond) // every read loop parked
 	after, g1 := memNow()
+	if dir := os.Getenv(idleProfileEnv); dir != "" {
+		writeHeapProfile(b, filepath.Join(dir, strings.NewReplacer("/", "_", "=", "-").Replace(b.Name())+".pprof"))
+	}
 
 	heap := float64(after.HeapInuse) - float64(before.HeapInuse)
 	stack := float64(after.StackInuse) - float64(before.StackInuse)
@@ -124,6 +132,17 @@ func benchIdle(b *testing.B, lib library, n int, detach bool) {
 	b.ReportMetric(heap/float64(n), "heapB/conn")
 	b.ReportMetric(stack/float64(n), "stackB/conn")
 	b.ReportMetric(float64(g1-g0)/float64(n), "goroutines/conn")
+}
+
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // memNow returns the memory statistics and goroutine count after a full

@@ -7,8 +7,8 @@
 # COUNT (default 5) samples are taken as COUNT passes of -count=1 over the
 # whole suite rather than one -count=COUNT pass, so that a change in the
 # machine's load spreads over every library instead of landing on one.
-# IDLE_COUNT (default COUNT) does the same for the idle benchmark. Raw
-# output goes to OUT (default ./results).
+# IDLE_COUNT (default COUNT) does the same for the idle benchmark (0 skips
+# it). Raw output goes to OUT (default ./results).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -51,6 +51,9 @@ else
 	echo "benchstat not available: raw results are in $raw and $idle" >&2
 	exit 0
 fi
-# One column per library, one row per benchmark and size.
-"${benchstat[@]}" -col /lib "$raw" | tee "$OUT/summary.txt"
-"${benchstat[@]}" -col /lib "$idle" | tee -a "$OUT/summary.txt"
+# One column per library, one row per benchmark and size. Five samples are
+# too few for benchstat's default 0.95 confidence interval; 0.9 needs five.
+"${benchstat[@]}" -confidence 0.9 -col /lib "$raw" | tee "$OUT/summary.txt"
+if grep -q '^Benchmark' "$idle"; then
+	"${benchstat[@]}" -confidence 0.9 -col /lib "$idle" | tee -a "$OUT/summary.txt"
+fi
