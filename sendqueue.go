@@ -79,9 +79,13 @@ type SendQueueOptions struct {
 // all, costs its sender at most what the queue holds.
 //
 // The goroutine lives as long as the queue: it exits when Close has
-// flushed the queue, when a write fails, or when the Conn is closed.
+// flushed the queue, when a write fails, or when the Conn is closed. A
+// frame the peer does not take holds it until the Conn's WriteTimeout (if
+// set) fails the write, the Conn closes, or Close gives up on it.
 // A SendQueue is safe for concurrent use. Messages written with
-// [Conn.Write] in the meantime go out between queued messages.
+// [Conn.Write] in the meantime go out between queued messages; closing the
+// Conn ends the queue and discards what it holds, so call Close first to
+// flush it.
 type SendQueue struct {
 	c         *Conn
 	maxMsgs   int
@@ -151,10 +155,10 @@ func NewSendQueue(c *Conn, opts *SendQueueOptions) *SendQueue {
 
 // Send queues a message of type typ with a copy of p, which the caller may
 // reuse at once. It returns nil once the message is queued, [ErrQueueFull]
-// if the policy dropped it, ctx's error if ctx ended while OverflowBlock
-// waited for room (the message is not queued). Any other error means the
-// queue has ended, and the message was not queued: the Conn was closed,
-// a write failed, or Close was called.
+// if the policy dropped it, or ctx's error if ctx ended while OverflowBlock
+// waited for room; ctx bounds only that wait. Any other error means the
+// queue has ended and took nothing: the Conn was closed, a write failed,
+// or Close was called.
 func (q *SendQueue) Send(ctx context.Context, typ MessageType, p []byte) error {
 	if typ != MessageText && typ != MessageBinary {
 		return errMessageType

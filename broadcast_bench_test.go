@@ -1,0 +1,177 @@
+package websocket
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Fan-out benchmarks over in-memory connections, so that 10,000 of them
+// fit in one process and the figures count the library's work only: each
+// connection's net.Conn discards what is written (BenchmarkBroadcastTCP
+// has real sockets). One op is one message delivered to every connection.
+//
+//	go test -run '^$' -bench 'Broadcast|SendQueue' -benchmem
+//
+// Variants:
+//   - write-each: Conn.Write on each connection in turn, from one goroutine;
+//   - prepared-each: one PreparedMessage, Conn.WritePrepared on each in turn;
+//   - broadcast: one PreparedMessage, Broadcast to a SendQueue per
+//     connection, and the op ends when every queue's goroutine has written
+//     it. caller-ns/conn is the part of that the broadcasting goroutine
+//     spends in NewPreparedMessage and Broadcast: after it, the caller is
+//     free, while the queues' goroutines write.
+//
+// Compressed: permessage-deflate without context takeover on every
+// connection, a compressible payload: write-each compresses once per
+// connection, the prepared variants once per message.
+
+const fanout = 10_000
+
+// doneWriter calls wg.Done for each write: a prepared message is one.
+type doneWriter struct{ wg *sync.WaitGroup }
+
+func (w doneWriter) Write(p []byte) (int, error) {
+	w.wg.Done()
+	return len(p), nil
+}
+
+func BenchmarkBroadcast(b *testing.B) {
+	for _, size := range []int{128, 4096} {
+		for _, compressed := range []bool{false, true} {
+			name := fmt.Sprintf("size=%d", size)
+			if compressed {
+				name += "/deflate"
+			}
+			b.Run(name, func(b *testing.B) { benchFanout(b, size, compressed) })
+		}
+	}
+}
+
+func benchFanout(b *testing.B, size int, compressed bool) {
+	p := bytes.Repeat([]byte("wsforge broadcast "), size/18+1)[:size]
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	newConns := func(w io.Writer) []*Conn {
+		conns := make([]*Conn, fanout)
+		for i := range conns {
+			var d *deflateState
+			if compressed {
+				d = newDeflateState(&CompressionOptions{}, true, true, 15, 15)
+			}
+			conns[i] = fakeConn(w, false, d)
+		}
+		return conns
+	}
+	b.Run("write-each", func(b *testing.B) {
+		conns := newConns(nil) // Write may write a message in pieces
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, c := range conns {
+				if err := c.Write(ctx, MessageText, p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*fanout), "ns/conn")
+	})
+	conns := newConns(doneWriter{&wg})
+	b.Run("prepared-each", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			pm, _ := NewPreparedMessage(MessageText, p)
+			wg.Add(fanout)
+			for _, c := range conns {
+				if err := c.WritePrepared(ctx, pm); err != nil {
+					b.Fatal(err)
+				}
+			}
+			wg.Wait()
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*fanout), "ns/conn")
+	})
+	b.Run("broadcast", func(b *testing.B) {
+		queues := make([]*SendQueue, fanout)
+		for i, c := range conns {
+			queues[i] = NewSendQueue(c, &SendQueueOptions{Overflow: OverflowDropNewest})
+		}
+		// Warm up: each queue's ring is allocated on its first message.
+		pm, _ := NewPreparedMessage(MessageText, p)
+		wg.Add(fanout)
+		Broadcast(ctx, pm, queues...)
+		wg.Wait()
+		b.ReportAllocs()
+		var caller time.Duration
+		for b.Loop() {
+			start := time.Now()
+			pm, _ := NewPreparedMessage(MessageText, p)
+			wg.Add(fanout)
+			if n, _ := Broadcast(ctx, pm, queues...); n != fanout {
+				b.Fatalf("got %d queues, want %d", n, fanout)
+			}
+			caller += time.Since(start)
+			wg.Wait()
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*fanout), "ns/conn")
+		b.ReportMetric(float64(caller.Nanoseconds())/float64(b.N*fanout), "caller-ns/conn")
+		b.StopTimer()
+		for _, q := range queues {
+			q.Close(ctx)
+		}
+	})
+}
+
+// BenchmarkSendQueue is the cost of sending one message through a queue
+// rather than writing it directly, on a connection that discards what it
+// is written. A sender pushes messages as fast as it can; it waits when
+// the queue is full, so ns/op is the throughput of the sender and the
+// queue's goroutine together.
+func BenchmarkSendQueue(b *testing.B) {
+	ctx := context.Background()
+	for _, size := range []int{16, 125, 1024, 4096} {
+		p := bytes.Repeat([]byte("q"), size)
+		pm, _ := NewPreparedMessage(MessageBinary, p)
+		b.Run(fmt.Sprintf("size=%d/Write", size), func(b *testing.B) {
+			c := fakeConn(nil, false, nil)
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			for b.Loop() {
+				c.Write(ctx, MessageBinary, p)
+			}
+		})
+		b.Run(fmt.Sprintf("size=%d/WritePrepared", size), func(b *testing.B) {
+			c := fakeConn(nil, false, nil)
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			for b.Loop() {
+				c.WritePrepared(ctx, pm)
+			}
+		})
+		for _, prepared := range []bool{false, true} {
+			name := fmt.Sprintf("size=%d/Send", size)
+			if prepared {
+				name += "Prepared"
+			}
+			b.Run(name, func(b *testing.B) {
+				c := fakeConn(nil, false, nil)
+				q := NewSendQueue(c, nil)
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				for b.Loop() {
+					if prepared {
+						q.SendPrepared(ctx, pm)
+					} else {
+						q.Send(ctx, MessageBinary, p)
+					}
+				}
+				if err := q.Close(ctx); err != nil {
+					b.Fatal(err)
+				}
+			})
+		}
+	}
+}
