@@ -21,14 +21,30 @@ type extensionParam struct {
 
 var errExtensionSyntax = errors.New("malformed extension")
 
+// Bounds on what a peer's Sec-WebSocket-Extensions headers cost to parse.
+// A browser offers one or two elements of a few parameters. Elements past
+// maxExtensionElements are ignored (a server declines them, RFC 6455 §9.1),
+// and one with more than maxExtensionParams parameters is malformed, so that
+// a header of a megabyte costs no more than a short one.
+const (
+	maxExtensionElements = 32
+	maxExtensionParams   = 16
+)
+
 // parseExtensions splits the Sec-WebSocket-Extensions headers of h into
-// extensions. bad[i] marks an element that breaks the grammar of RFC 6455
-// §9.1, so that a server can decline just that offer.
+// extensions, up to maxExtensionElements. bad[i] marks an element that
+// breaks the grammar of RFC 6455 §9.1, so that a server can decline just
+// that offer.
 func parseExtensions(h http.Header) (exts []extension, bad []bool) {
 	for _, v := range h.Values("Sec-WebSocket-Extensions") {
-		for _, elem := range splitOutsideQuotes(v, ',') {
+		for more := true; more; {
+			var elem string
+			elem, v, more = cutOutsideQuotes(v, ',')
 			if strings.TrimSpace(elem) == "" {
 				continue
+			}
+			if len(exts) == maxExtensionElements {
+				return exts, bad
 			}
 			e, err := parseExtension(elem)
 			exts = append(exts, e)
@@ -40,12 +56,17 @@ func parseExtensions(h http.Header) (exts []extension, bad []bool) {
 
 // parseExtension parses `name *( ";" key [ "=" ( token | quoted-string ) ] )`.
 func parseExtension(s string) (extension, error) {
-	parts := splitOutsideQuotes(s, ';')
-	e := extension{name: strings.TrimSpace(parts[0])}
+	name, rest, more := cutOutsideQuotes(s, ';')
+	e := extension{name: strings.TrimSpace(name)}
 	if !isToken(e.name) {
 		return e, errExtensionSyntax
 	}
-	for _, p := range parts[1:] {
+	for more {
+		var p string
+		p, rest, more = cutOutsideQuotes(rest, ';')
+		if len(e.params) == maxExtensionParams {
+			return e, errExtensionSyntax
+		}
 		key, value, hasValue := strings.Cut(p, "=")
 		param := extensionParam{key: strings.TrimSpace(key), hasValue: hasValue}
 		if !isToken(param.key) {
@@ -66,10 +87,10 @@ func parseExtension(s string) (extension, error) {
 	return e, nil
 }
 
-// splitOutsideQuotes splits s at sep where sep is not inside a quoted string.
-func splitOutsideQuotes(s string, sep byte) []string {
-	var out []string
-	quoted, escaped, start := false, false, 0
+// cutOutsideQuotes slices s around the first sep that is not inside a
+// quoted string, like strings.Cut.
+func cutOutsideQuotes(s string, sep byte) (before, after string, found bool) {
+	quoted, escaped := false, false
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case escaped:
@@ -79,11 +100,10 @@ func splitOutsideQuotes(s string, sep byte) []string {
 		case c == '"':
 			quoted = !quoted
 		case c == sep && !quoted:
-			out = append(out, s[start:i])
-			start = i + 1
+			return s[:i], s[i+1:], true
 		}
 	}
-	return append(out, s[start:])
+	return s, "", false
 }
 
 // isToken reports whether s is an RFC 7230 token.

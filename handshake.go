@@ -204,16 +204,26 @@ func checkOrigin(r *http.Request, patterns []string) error {
 
 // selectSubprotocol returns the first of the server's protocols that the
 // client offered (RFC 6455 §4.2.2 item 5.4, /subprotocol/), or "".
+// It allocates nothing, however long the header.
 func selectSubprotocol(h http.Header, server []string) string {
-	offered := headerTokens(h, "Sec-WebSocket-Protocol")
-	for _, s := range server {
-		for _, o := range offered {
-			if s == o {
-				return s
+	best := len(server) // the index of the best protocol offered so far
+	for _, v := range h.Values("Sec-WebSocket-Protocol") {
+		for v != "" {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
+			t = strings.TrimSpace(t)
+			for i, s := range server[:best] {
+				if s == t {
+					best = i
+					break
+				}
 			}
 		}
 	}
-	return ""
+	if best == len(server) {
+		return ""
+	}
+	return server[best]
 }
 
 // writeResponse sends the 101 response (RFC 6455 §4.2.2 item 5).

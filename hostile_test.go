@@ -13,18 +13,14 @@ package websocket
 // TestPeekHeaderErrors (frame_test.go), TestUpgradeRejects,
 // TestUpgradePipelinedFrames (handshake_test.go), TestDialResponseVerification
 // (dial_test.go) and TestDecompressionBomb (compress_test.go). This file is
-// the one index of hostile input; fuzz_test.go explores beyond it.
+// the one index of hostile input; fuzz_test.go explores beyond it. The
+// peers that play the entries are in hostile_peer_test.go.
 
 import (
-	"bufio"
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -180,12 +176,31 @@ func hostileCatalogue() []hostileCase {
 			maxAlloc:  headerAlloc,
 		},
 		hostileCase{
-			name:      "handshake: 20,000 subprotocols offered",
-			handshake: request("GET /chat HTTP/1.1", "Sec-WebSocket-Protocol: "+strings.Repeat("p, ", 20000)+"q\r\n"),
+			name:      "handshake: 300,000 subprotocols offered",
+			handshake: request("GET /chat HTTP/1.1", "Sec-WebSocket-Protocol: "+strings.Repeat("p, ", 300000)+"q\r\n"),
 			frames:    []wstest.Frame{bye},
 			sent:      StatusNormalClosure,
 			closed:    StatusNormalClosure,
-			maxAlloc:  4 << 20,
+			maxAlloc:  headerAlloc,
+		},
+		hostileCase{
+			// Only the first maxExtensionElements elements are looked at:
+			// the valid offer at the end is declined, cheaply.
+			name:      "handshake: 40,000 malformed extension offers",
+			handshake: request("GET /chat HTTP/1.1", "Sec-WebSocket-Extensions: "+strings.Repeat("permessage-deflate; x=1, ", 40000)+"permessage-deflate\r\n"),
+			frames:    []wstest.Frame{compressed(wstest.OpText, []byte("hello"))},
+			sent:      StatusProtocolError,
+			readErr:   ErrProtocol,
+			maxAlloc:  headerAlloc,
+		},
+		hostileCase{
+			name:      "handshake: a malformed extension offer of 40,000 parameters",
+			handshake: request("GET /chat HTTP/1.1", "Sec-WebSocket-Extensions: permessage-deflate"+strings.Repeat("; x=1", 40000)+", permessage-deflate\r\n"),
+			frames:    []wstest.Frame{compressed(wstest.OpText, []byte("hello")), bye},
+			sent:      StatusNormalClosure,
+			closed:    StatusNormalClosure,
+			msgs:      1,
+			maxAlloc:  headerAlloc,
 		},
 		hostileCase{
 			name:      "handshake: pipelined first frame",
@@ -262,19 +277,44 @@ func hostileCatalogue() []hostileCase {
 			cs = append(cs, c)
 		}
 		violation := func(name string, raw []byte, frames ...wstest.Frame) {
-			add(hostileCase{name: name, frames: frames, raw: raw, sent: StatusProtocolError, readErr: ErrProtocol})
+			add(hostileCase{
+				name:    name,
+				frames:  frames,
+				raw:     raw,
+				sent:    StatusProtocolError,
+				readErr: ErrProtocol,
+			})
 		}
 
 		// §5.2 lengths and §10.4 limits: a declared length is never
 		// allocated, only checked against the limit.
-		add(hostileCase{name: "header claiming 2^63-1 bytes", raw: hdr(ourClient, 0x82, 1<<63-1), sent: StatusMessageTooBig, readErr: ErrMessageTooBig})
+		add(hostileCase{
+			name:    "header claiming 2^63-1 bytes",
+			raw:     hdr(ourClient, 0x82, 1<<63-1),
+			sent:    StatusMessageTooBig,
+			readErr: ErrMessageTooBig,
+		})
 		violation("length with the most significant bit set", hdr(ourClient, 0x82, 1<<63))
-		add(hostileCase{name: "length one above the default limit", raw: hdr(ourClient, 0x82, DefaultReadLimit+1), sent: StatusMessageTooBig, readErr: ErrMessageTooBig})
-		add(hostileCase{name: "length one above the limit", raw: hdr(ourClient, 0x82, 1001), limit: 1000, sent: StatusMessageTooBig, readErr: ErrMessageTooBig})
+		add(hostileCase{
+			name:    "length one above the default limit",
+			raw:     hdr(ourClient, 0x82, DefaultReadLimit+1),
+			sent:    StatusMessageTooBig,
+			readErr: ErrMessageTooBig,
+		})
+		add(hostileCase{
+			name:    "length one above the limit",
+			raw:     hdr(ourClient, 0x82, 1001),
+			limit:   1000,
+			sent:    StatusMessageTooBig,
+			readErr: ErrMessageTooBig,
+		})
 		add(hostileCase{
 			name:   "length exactly the limit",
 			frames: []wstest.Frame{{Fin: true, Op: wstest.OpBinary, Payload: pattern(1000)}, bye},
-			limit:  1000, sent: StatusNormalClosure, closed: StatusNormalClosure, msgs: 1,
+			limit:  1000,
+			sent:   StatusNormalClosure,
+			closed: StatusNormalClosure,
+			msgs:   1,
 		})
 		add(hostileCase{
 			name:    "fragments one above the limit",
@@ -303,7 +343,9 @@ func hostileCatalogue() []hostileCase {
 		add(hostileCase{
 			name:   "100,000 empty fragments",
 			frames: append(append([]wstest.Frame{{Op: wstest.OpText}}, make([]wstest.Frame, 99999)...), frame(true, wstest.OpContinuation, "end"), bye),
-			sent:   StatusNormalClosure, closed: StatusNormalClosure, msgs: 1,
+			sent:   StatusNormalClosure,
+			closed: StatusNormalClosure,
+			msgs:   1,
 		})
 
 		// §5.5 control frames.
@@ -335,7 +377,12 @@ func hostileCatalogue() []hostileCase {
 
 		// §8.1 UTF-8, at every position of a 4-byte sequence.
 		for _, tc := range invalidUTF8Cases() {
-			add(hostileCase{name: "invalid UTF-8, " + tc.name, frames: []wstest.Frame{frame(true, wstest.OpText, tc.text)}, sent: StatusInvalidFramePayloadData, readErr: ErrInvalidUTF8})
+			add(hostileCase{
+				name:    "invalid UTF-8, " + tc.name,
+				frames:  []wstest.Frame{frame(true, wstest.OpText, tc.text)},
+				sent:    StatusInvalidFramePayloadData,
+				readErr: ErrInvalidUTF8,
+			})
 		}
 		add(hostileCase{
 			name:    "invalid UTF-8 across fragments",
@@ -349,18 +396,33 @@ func hostileCatalogue() []hostileCase {
 		for _, code := range []uint16{0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535} {
 			violation(fmt.Sprintf("close with code %d", code), nil, closeFrame(wstest.ClosePayload(code, "")))
 		}
-		add(hostileCase{name: "close with an invalid reason", frames: []wstest.Frame{closeFrame(wstest.ClosePayload(1000, "bye\xc0\xaf"))}, sent: StatusInvalidFramePayloadData, readErr: ErrInvalidUTF8})
+		add(hostileCase{
+			name:    "close with an invalid reason",
+			frames:  []wstest.Frame{closeFrame(wstest.ClosePayload(1000, "bye\xc0\xaf"))},
+			sent:    StatusInvalidFramePayloadData,
+			readErr: ErrInvalidUTF8,
+		})
 		add(hostileCase{
 			name:   "data after close",
 			frames: []wstest.Frame{bye, frame(true, wstest.OpText, "after"), frame(true, 0x3, "reserved")},
 			raw:    []byte{0xff, 0xff, 0xff},
-			sent:   StatusNormalClosure, closed: StatusNormalClosure,
+			sent:   StatusNormalClosure,
+			closed: StatusNormalClosure,
 		})
-		add(hostileCase{name: "close without a code", frames: []wstest.Frame{closeFrame(nil)}, sent: StatusNormalClosure, closed: StatusNoStatusRcvd})
+		add(hostileCase{
+			name:   "close without a code",
+			frames: []wstest.Frame{closeFrame(nil)},
+			sent:   StatusNormalClosure,
+			closed: StatusNoStatusRcvd,
+		})
 
 		// Connections that just end.
 		add(hostileCase{name: "nothing after the handshake", closed: StatusAbnormalClosure})
-		add(hostileCase{name: "cut inside a frame", raw: hdr(ourClient, 0x81, 100), closed: StatusAbnormalClosure})
+		add(hostileCase{
+			name:   "cut inside a frame",
+			raw:    hdr(ourClient, 0x81, 100),
+			closed: StatusAbnormalClosure,
+		})
 
 		// RFC 7692 permessage-deflate.
 		add(hostileCase{
@@ -371,15 +433,29 @@ func hostileCatalogue() []hostileCase {
 			readErr:  ErrMessageTooBig,
 			maxAlloc: 4 << 20, // the read buffer grows to the limit, never to 64 MiB
 		})
-		add(hostileCase{name: "corrupt compressed data", compress: true, frames: []wstest.Frame{{Fin: true, RSV: 0x40, Op: wstest.OpBinary, Payload: []byte{0xff, 0xff, 0xff}}}, sent: StatusInvalidFramePayloadData, readErr: ErrProtocol})
-		add(hostileCase{name: "compressed invalid UTF-8", compress: true, frames: []wstest.Frame{compressed(wstest.OpText, []byte("ok \xed\xa0\x80"))}, sent: StatusInvalidFramePayloadData, readErr: ErrInvalidUTF8})
+		add(hostileCase{
+			name:     "corrupt compressed data",
+			compress: true,
+			frames:   []wstest.Frame{{Fin: true, RSV: 0x40, Op: wstest.OpBinary, Payload: []byte{0xff, 0xff, 0xff}}},
+			sent:     StatusInvalidFramePayloadData,
+			readErr:  ErrProtocol,
+		})
+		add(hostileCase{
+			name:     "compressed invalid UTF-8",
+			compress: true,
+			frames:   []wstest.Frame{compressed(wstest.OpText, []byte("ok \xed\xa0\x80"))},
+			sent:     StatusInvalidFramePayloadData,
+			readErr:  ErrInvalidUTF8,
+		})
 		add(hostileCase{
 			name:     "compressed data ending early, then garbage",
 			compress: true,
 			// RFC 7692 §7.2.3.4: "Hello" in a block with BFINAL set, then
 			// bytes that must not be read as frames.
 			frames: []wstest.Frame{{Fin: true, RSV: 0x40, Op: wstest.OpText, Payload: []byte{0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00, 0x81, 0x80, 0xff}}, bye},
-			sent:   StatusNormalClosure, closed: StatusNormalClosure, msgs: 1,
+			sent:   StatusNormalClosure,
+			closed: StatusNormalClosure,
+			msgs:   1,
 		})
 		for _, rsv := range []byte{0x20, 0x10} {
 			violation(fmt.Sprintf("RSV %#x with compression", rsv), nil, wstest.Frame{Fin: true, RSV: 0x40 | rsv, Op: wstest.OpText, Payload: deflateSeed("x")})
@@ -391,202 +467,6 @@ func hostileCatalogue() []hostileCase {
 		cs[len(cs)-1].compress = true
 	}
 	return cs
-}
-
-// bufferedConn reads through a bufio.Reader that may hold bytes already.
-type bufferedConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
-
-// hostileWire encodes the frames of tc as the peer sends them, then raw.
-func hostileWire(tc hostileCase) []byte {
-	var b []byte
-	for _, f := range tc.frames {
-		if !tc.client {
-			f.Masked, f.Key = true, rfcKey
-		}
-		b = wstest.AppendFrame(b, f)
-	}
-	return append(b, tc.raw...)
-}
-
-// hostileOutcome is what an entry came to.
-type hostileOutcome struct {
-	status   int   // the HTTP status the server answered (101 for a client that connected)
-	refusal  error // the error of Upgrade or Dial
-	ran      bool  // Upgrade or Dial ran (net/http may refuse before)
-	msgs     int
-	readErr  error
-	sent     StatusCode // the close code the peer received, 0 for none
-	peerErr  error      // how the peer's reading ended, if not at a close frame
-	allocted uint64
-}
-
-// sendAndHalfClose writes b on nc and then shuts down the writing side, so
-// that a reader waiting for more sees the end of the stream.
-func sendAndHalfClose(nc net.Conn, b []byte) {
-	nc.Write(b)
-	nc.(*net.TCPConn).CloseWrite()
-}
-
-// readOurClose reads the frames our side sends until its close frame, and
-// returns its code (0 if the connection ended first).
-func readOurClose(p *wstest.RawPeer) (StatusCode, error) {
-	code, _, err := p.ReadClose()
-	return StatusCode(code), err
-}
-
-// readAll reads messages until an error and counts them.
-func readAllCount(c *Conn) (int, error) {
-	n := 0
-	for {
-		if _, _, err := c.Read(context.Background(), nil); err != nil {
-			return n, err
-		}
-		n++
-	}
-}
-
-// runHostileServer plays tc's peer against a server calling Upgrade.
-func runHostileServer(tc hostileCase) (hostileOutcome, error) {
-	type served struct {
-		ran     bool
-		refusal error
-		msgs    int
-		readErr error
-	}
-	results := make(chan served, 1)
-	opts := &UpgradeOptions{ReadLimit: tc.limit}
-	if tc.compress || strings.Contains(tc.handshake, "permessage-deflate") {
-		opts.Compression = &CompressionOptions{}
-	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := Upgrade(w, r, opts)
-		if err != nil {
-			results <- served{ran: true, refusal: err}
-			return
-		}
-		n, err := readAllCount(c)
-		c.CloseNow()
-		results <- served{ran: true, msgs: n, readErr: err}
-	}))
-	srv.Config.ReadHeaderTimeout = testTimeout
-	srv.Start()
-	defer srv.Close()
-
-	req := tc.handshake
-	if req == "" {
-		req = request("GET /chat HTTP/1.1", "")
-	}
-	if tc.compress {
-		req = strings.TrimSuffix(req, "\r\n") + "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n"
-	}
-	wire := append([]byte(req), hostileWire(tc)...)
-
-	var out hostileOutcome
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	nc, err := net.Dial("tcp", srv.Listener.Addr().String())
-	if err != nil {
-		return out, err
-	}
-	defer nc.Close()
-	go sendAndHalfClose(nc, wire)
-	br := bufio.NewReader(nc)
-	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodGet})
-	if err != nil {
-		return out, fmt.Errorf("reading the response: %w", err)
-	}
-	resp.Body.Close()
-	out.status = resp.StatusCode
-	if resp.StatusCode == http.StatusSwitchingProtocols {
-		out.sent, out.peerErr = readOurClose(wstest.NewRawPeer(&bufferedConn{Conn: nc, r: br}, true))
-		nc.Close()
-		s := <-results
-		out.ran, out.msgs, out.readErr = s.ran, s.msgs, s.readErr
-	} else {
-		nc.Close()
-		srv.Close() // waits for the handler, if net/http called it
-		select {
-		case s := <-results:
-			out.ran, out.refusal = s.ran, s.refusal
-		default:
-		}
-	}
-	runtime.ReadMemStats(&after)
-	out.allocted = after.TotalAlloc - before.TotalAlloc
-	return out, nil
-}
-
-// runHostileClient plays tc's peer as a server answering Dial.
-func runHostileClient(tc hostileCase) (hostileOutcome, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return hostileOutcome{}, err
-	}
-	defer ln.Close()
-	wire := hostileWire(tc)
-	type peerResult struct {
-		sent StatusCode
-		err  error
-	}
-	peerDone := make(chan peerResult, 1)
-	go func() {
-		nc, err := ln.Accept()
-		if err != nil {
-			peerDone <- peerResult{err: err}
-			return
-		}
-		defer nc.Close()
-		br := bufio.NewReader(nc)
-		req, err := http.ReadRequest(br)
-		if err != nil {
-			peerDone <- peerResult{err: err}
-			return
-		}
-		resp := tc.handshake
-		if resp == "" {
-			resp = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n"
-			if tc.compress {
-				resp += "Sec-WebSocket-Extensions: permessage-deflate\r\n"
-			}
-			resp += "\r\n"
-		}
-		resp = strings.ReplaceAll(resp, "{accept}", refAccept(req.Header.Get("Sec-WebSocket-Key")))
-		go func() {
-			nc.Write([]byte(resp))
-			sendAndHalfClose(nc, wire)
-		}()
-		sent, err := readOurClose(wstest.NewRawPeer(&bufferedConn{Conn: nc, r: br}, false))
-		peerDone <- peerResult{sent, err}
-	}()
-
-	opts := &DialOptions{ReadLimit: tc.limit, Proxy: noProxy}
-	if tc.compress {
-		opts.Compression = &CompressionOptions{}
-	}
-	var out hostileOutcome
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	defer cancel()
-	c, _, err := Dial(ctx, "ws://"+ln.Addr().String()+"/chat", opts)
-	out.ran = true
-	if err != nil {
-		out.refusal = err
-	} else {
-		out.status = http.StatusSwitchingProtocols
-		out.msgs, out.readErr = readAllCount(c)
-		c.CloseNow()
-	}
-	p := <-peerDone
-	out.sent, out.peerErr = p.sent, p.err
-	runtime.ReadMemStats(&after)
-	out.allocted = after.TotalAlloc - before.TotalAlloc
-	return out, nil
 }
 
 func TestHostileCatalogue(t *testing.T) {
