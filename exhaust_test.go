@@ -555,3 +555,52 @@ func TestManyConnectionsDropped(t *testing.T) {
 		t.Errorf("the heap grew by %d bytes, want less than 1 MiB", grown)
 	}
 }
+
+func TestPingFloodNeverRead(t *testing.T) {
+	// A peer that sends pings and never reads the pongs blocks the reader
+	// in its pong: WriteTimeout (or a heartbeat) ends that, and Read
+	// reports the connection's end.
+	tests := []struct {
+		name   string
+		opts   UpgradeOptions
+		within time.Duration
+	}{
+		{
+			name:   "WriteTimeout",
+			opts:   UpgradeOptions{WriteTimeout: 3 * time.Second},
+			within: 3 * time.Second,
+		},
+		{
+			name:   "suggested server options",
+			opts:   *SuggestedServer(),
+			within: SuggestedServer().WriteTimeout,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wstest.CheckLeaks(t)
+			synctest.Test(t, func(t *testing.T) {
+				c, peer := pipePeer(t, tt.opts.connConfig(), false)
+				flooding := make(chan struct{})
+				go func() {
+					defer close(flooding)
+					for peer.WriteMessage(wstest.OpPing, []byte("flood")) == nil {
+					}
+				}()
+				start := time.Now()
+				_, _, err := c.Read(context.Background(), nil)
+				if d := time.Since(start); d > tt.within+probeWait {
+					t.Errorf("Read returned after %v, want within %v", d, tt.within)
+				}
+				if !errors.Is(err, net.ErrClosed) {
+					t.Errorf("Read: got %v, want an error wrapping net.ErrClosed", err)
+				}
+				if !c.Stats().WriteFailed {
+					t.Error("Stats: want WriteFailed")
+				}
+				peer.Conn.Close()
+				<-flooding
+			})
+		})
+	}
+}
