@@ -68,8 +68,9 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 		if frame == nil {
 			break // compression would not shrink it: send it as it is
 		}
+		h := header{fin: true, rsv: bitRSV1, op: opcode(pm.typ), length: int64(len(frame) - hlen)}
 		if !c.client {
-			return c.writeEncoded(ctx, frame)
+			return c.writeEncoded(ctx, h, frame)
 		}
 		// A client masks each frame with a fresh key (RFC 6455 §5.3), so
 		// writeFrame copies the shared compressed payload as it masks it.
@@ -77,13 +78,12 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 			return err
 		}
 		defer func() { <-c.msgMu }()
-		z := frame[hlen:]
-		return c.writeFrame(ctx, header{fin: true, rsv: bitRSV1, op: opcode(pm.typ), length: int64(len(z))}, z)
+		return c.writeFrame(ctx, h, frame[hlen:])
 	}
 	if c.client {
 		return c.Write(ctx, pm.typ, pm.payload)
 	}
-	return c.writeEncoded(ctx, pm.frame)
+	return c.writeEncoded(ctx, header{fin: true, op: opcode(pm.typ), length: int64(len(pm.payload))}, pm.frame)
 }
 
 // compressed returns the message's frame compressed at level

@@ -115,6 +115,7 @@ func TestWritePreparedFrames(t *testing.T) {
 			// Twice: a cached frame must serve again, and context
 			// takeover must carry over.
 			var history []byte
+			var wireBytes uint64
 			for i := range 2 {
 				wire.Reset()
 				if err := c.WritePrepared(context.Background(), pm); err != nil {
@@ -131,6 +132,10 @@ func TestWritePreparedFrames(t *testing.T) {
 				}
 				if got := f.RSV&bitRSV1 != 0; got != tt.wantRSV1 {
 					t.Errorf("message %d: got RSV1 %v, want %v", i, got, tt.wantRSV1)
+				}
+				wireBytes += uint64(len(f.Payload))
+				if st := c.Stats(); st.MessagesOut != uint64(i+1) || st.BytesOut != wireBytes {
+					t.Errorf("message %d: got Stats %d messages %d bytes, want %d and %d", i, st.MessagesOut, st.BytesOut, i+1, wireBytes)
 				}
 				got := f.Payload
 				if tt.wantRSV1 {

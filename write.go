@@ -324,9 +324,10 @@ func (c *Conn) write(ctx context.Context, written int, b []byte) (int, error) {
 }
 
 // writeEncoded sends frame, a whole message encoded beforehand as one
-// unmasked frame (so a server's), holding msgMu and frameMu as Write does.
-// Its errors, and the effect of ctx, are those of writeFrame.
-func (c *Conn) writeEncoded(ctx context.Context, frame []byte) error {
+// unmasked frame (so a server's) whose header is h, holding msgMu and
+// frameMu as Write does. Its errors, and the effect of ctx, are those of
+// writeFrame.
+func (c *Conn) writeEncoded(ctx context.Context, h header, frame []byte) error {
 	if err := lock(ctx, c.msgMu); err != nil {
 		return err
 	}
@@ -335,6 +336,7 @@ func (c *Conn) writeEncoded(ctx context.Context, frame []byte) error {
 		return err
 	}
 	defer c.unlockFrame()
+	c.stats.countOut(h)
 	c.frameDeadline()
 	c.wwatch.arm(ctx)
 	defer c.wwatch.disarm()
