@@ -1,6 +1,6 @@
 // Command runner is wsforge's Autobahn-equivalent conformance runner. It runs
-// the Autobahn|Testsuite case catalogue (sections 1-7, 9 and 10; 12 and 13
-// are listed as not run) against a WebSocket server or client and writes
+// the Autobahn|Testsuite case catalogue (sections 1-7, 9, 10, and 12 and 13
+// with permessage-deflate) against a WebSocket server or client and writes
 // per-case JSON reports and a per-section summary.
 //
 // Modes:

@@ -138,6 +138,11 @@ func runDeflate(r *Run, data *corpus, s deflateSize) {
 	}
 	r.P.SetAutoFragment(s.frag)
 	r.Result = fmt.Sprintf("Case did not finish within %v seconds.", s.wait)
+	r.afterLost = append(r.afterLost, func(r *Run) {
+		if res := r.P.Result(); r.Behavior == Failed && res.FailedByMe {
+			r.Result = "The runner failed the connection: " + res.FailReason
+		}
+	})
 	r.CloseAfter(s.wait)
 	snd := newRingSender(r.P.Deflater(), data.bytes(), s.length, s.count)
 	var want []byte

@@ -111,6 +111,7 @@ type Peer struct {
 	state          State
 	closedByMe     bool // sent the first close frame
 	failedByMe     bool // failed the connection because of the testee
+	failReason     string
 	droppedByMe    bool // closed the TCP connection first
 	wasClean       bool // full closing handshake was performed
 	notCleanReason string
@@ -422,6 +423,7 @@ func (p *Peer) SetAutoFragment(n int) { p.autoFragment = n }
 type Result struct {
 	ClosedByMe                     bool       `json:"closedByMe"`
 	FailedByMe                     bool       `json:"failedByMe"`
+	FailReason                     string     `json:"failReason,omitempty"`
 	DroppedByMe                    bool       `json:"droppedByMe"`
 	WasClean                       bool       `json:"wasClean"`
 	WasNotCleanReason              string     `json:"wasNotCleanReason,omitempty"`
@@ -466,6 +468,7 @@ func (p *Peer) Result() Result {
 	r := Result{
 		ClosedByMe:                     p.closedByMe,
 		FailedByMe:                     p.failedByMe,
+		FailReason:                     p.failReason,
 		DroppedByMe:                    p.droppedByMe,
 		WasClean:                       p.wasClean,
 		WasNotCleanReason:              p.notCleanReason,

@@ -113,13 +113,24 @@ func (p *Peer) sendMessage(payload []byte, binary bool, fragment int, compressed
 		p.SendFrame(Frame{Opcode: op, Fin: true, RSV: rsv, Payload: payload})
 		return
 	}
+	// All frames of the message go to the writer in one piece.
+	frames := (len(payload) + fragment - 1) / fragment
+	raw := make([]byte, 0, len(payload)+frames*14)
 	for i := 0; i < len(payload); i += fragment {
 		j := min(i+fragment, len(payload))
 		if i > 0 {
 			op, rsv = wire.OpContinuation, 0
 		}
-		p.SendFrame(Frame{Opcode: op, Fin: j == len(payload), RSV: rsv, Payload: payload[i:j]})
+		var key *[4]byte
+		if !p.cfg.IsServer {
+			k := wire.NewMaskKey()
+			key = &k
+		}
+		raw = wire.AppendFrame(raw, j == len(payload), rsv, op, key, payload[i:j])
+		p.stats.addTxFrame(op)
+		p.logFrame("TF", op, j == len(payload), rsv, key != nil, payload[i:j], 0, false)
 	}
+	p.sendData(raw, false, 0)
 }
 
 // Stream sends a text message as one frame with FIN unset whose payload is
@@ -242,6 +253,9 @@ func (p *Peer) Fail(code int, reason string) {
 		return
 	}
 	p.failedByMe = true
+	if p.failReason == "" {
+		p.failReason = reason
+	}
 	if p.state != StateClosing {
 		r := []byte(reason)
 		if len(r) > 123 {

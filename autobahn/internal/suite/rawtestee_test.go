@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wsforge/websocket/autobahn/internal/pmce"
 	"github.com/wsforge/websocket/autobahn/internal/wire"
 )
 
@@ -31,6 +32,15 @@ type breakage struct {
 	echoBadCodes bool
 	// pongDelay answers pings only after this delay (0: at once).
 	pongDelay time.Duration
+	// deflate negotiates permessage-deflate: as a server it accepts the
+	// first offer as is, as a client it offers client_max_window_bits.
+	deflate bool
+	// rsv1OnContinuation sends each compressed echo in two frames, both
+	// with RSV1 set.
+	rsv1OnContinuation bool
+	// keepContext compresses with context takeover even when the peer
+	// asked for no context takeover.
+	keepContext bool
 }
 
 // rawConn is one raw WebSocket connection of the testee.
@@ -44,6 +54,21 @@ type rawConn struct {
 
 	mu        sync.Mutex // guards writes and closeSent
 	closeSent bool
+
+	// permessage-deflate, when negotiated
+	inf *pmce.Inflater
+	def *pmce.Deflater
+}
+
+// useDeflate sets up compression with the negotiated parameters p.
+func (c *rawConn) useDeflate(p *pmce.Params) {
+	if p != nil {
+		send := *p
+		if c.brk.keepContext {
+			send.SendNoContextTakeover = false
+		}
+		c.inf, c.def = pmce.NewInflater(*p), pmce.NewDeflater(send)
+	}
 }
 
 type rawHeader struct {
@@ -85,7 +110,24 @@ func (c *rawConn) readHeader() (rawHeader, error) {
 }
 
 // write sends one frame unless a close frame was already sent.
-func (c *rawConn) write(op byte, payload []byte) {
+func (c *rawConn) write(op byte, payload []byte) { c.writeFrame(true, 0, op, payload) }
+
+// echo sends a message back, compressed when permessage-deflate is in use.
+func (c *rawConn) echo(op byte, msg []byte) {
+	if c.def == nil {
+		c.write(op, msg)
+		return
+	}
+	z := c.def.Compress(msg)
+	if c.brk.rsv1OnContinuation && len(z) >= 2 {
+		c.writeFrame(false, 4, op, z[:1])
+		c.writeFrame(true, 4, wire.OpContinuation, z[1:])
+		return
+	}
+	c.writeFrame(true, 4, op, z)
+}
+
+func (c *rawConn) writeFrame(fin bool, rsv, op byte, payload []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closeSent {
@@ -99,7 +141,7 @@ func (c *rawConn) write(op byte, payload []byte) {
 	if op == wire.OpClose {
 		c.closeSent = true
 	}
-	_, _ = c.conn.Write(wire.AppendFrame(nil, true, 0, op, key, payload))
+	_, _ = c.conn.Write(wire.AppendFrame(nil, fin, rsv, op, key, payload))
 }
 
 func closePayload(code int) []byte { return []byte{byte(code >> 8), byte(code)} }
@@ -111,6 +153,7 @@ func (c *rawConn) serve() {
 		msg     []byte
 		msgOp   byte
 		inMsg   bool
+		msgZ    bool // compressed message
 		utf8    wire.UTF8Validator
 		checkUT bool
 		buf     = make([]byte, 32<<10)
@@ -137,8 +180,9 @@ func (c *rawConn) serve() {
 		if err != nil {
 			return
 		}
+		first := h.op == wire.OpText || h.op == wire.OpBinary
 		switch {
-		case h.rsv != 0,
+		case h.rsv != 0 && !(h.rsv == 4 && first && c.inf != nil),
 			!c.client && !h.masked && !c.brk.unmasked,
 			c.client && h.masked,
 			h.op >= 8 && (!h.fin || h.length > 125 || h.op > wire.OpPong),
@@ -153,9 +197,9 @@ func (c *rawConn) serve() {
 			}
 			return
 		}
-		if h.op == wire.OpText || h.op == wire.OpBinary {
-			inMsg, msgOp, msg = true, h.op, msg[:0]
-			checkUT = h.op == wire.OpText && !c.brk.skipUTF8
+		if first {
+			inMsg, msgOp, msg, msgZ = true, h.op, msg[:0], h.rsv == 4
+			checkUT = h.op == wire.OpText && !c.brk.skipUTF8 && !msgZ
 			utf8.Reset()
 		}
 		var payload []byte
@@ -195,6 +239,16 @@ func (c *rawConn) serve() {
 			if !h.fin {
 				continue
 			}
+			if msgZ {
+				if msg, err = c.inf.Inflate(msg, 0); err != nil {
+					fail(1007, 0)
+					return
+				}
+				if msgOp == wire.OpText && !c.brk.skipUTF8 && !wire.ValidUTF8(msg) {
+					fail(1007, 0)
+					return
+				}
+			}
 			if checkUT && !utf8.Complete() {
 				fail(1007, 0)
 				return
@@ -203,7 +257,7 @@ func (c *rawConn) serve() {
 			if c.onMessage != nil {
 				c.onMessage(msgOp, append([]byte(nil), msg...))
 			} else {
-				c.write(msgOp, msg)
+				c.echo(msgOp, msg)
 			}
 		}
 	}
@@ -274,9 +328,17 @@ func rawServe(ln net.Listener, brk breakage) {
 				conn.Close()
 				return
 			}
-			fmt.Fprintf(conn, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nServer: rawtestee\r\nSec-WebSocket-Accept: %s\r\n\r\n",
-				wire.AcceptKey(req.Header.Get("Sec-WebSocket-Key")))
-			(&rawConn{conn: conn, br: br, brk: brk}).serve()
+			c := &rawConn{conn: conn, br: br, brk: brk}
+			ext := ""
+			if offers := deflateOffers(req.Header.Values("Sec-WebSocket-Extensions")); brk.deflate && len(offers) > 0 {
+				a := pmce.Accept{Offer: offers[0]}
+				p := a.Params()
+				c.useDeflate(&p)
+				ext = "Sec-WebSocket-Extensions: " + a.String() + "\r\n"
+			}
+			fmt.Fprintf(conn, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nServer: rawtestee\r\nSec-WebSocket-Accept: %s\r\n%s\r\n",
+				wire.AcceptKey(req.Header.Get("Sec-WebSocket-Key")), ext)
+			c.serve()
 		}()
 	}
 }
@@ -288,7 +350,13 @@ func rawDial(addr, path string, brk breakage) (*rawConn, error) {
 		return nil, err
 	}
 	key := wire.NewHandshakeKey()
-	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n", path, addr, key)
+	var offers []pmce.Offer
+	ext := ""
+	if brk.deflate {
+		offers = []pmce.Offer{{AcceptMaxWindowBits: true}}
+		ext = "Sec-WebSocket-Extensions: " + offers[0].String() + "\r\n"
+	}
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s\r\n", path, addr, key, ext)
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
@@ -299,7 +367,14 @@ func rawDial(addr, path string, brk breakage) (*rawConn, error) {
 		conn.Close()
 		return nil, fmt.Errorf("handshake for %s failed: %s", path, resp.Status)
 	}
-	return &rawConn{conn: conn, br: br, client: true, brk: brk}, nil
+	deflate, err := checkExtensions(resp.Header.Values("Sec-WebSocket-Extensions"), offers)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	c := &rawConn{conn: conn, br: br, client: true, brk: brk}
+	c.useDeflate(deflate)
+	return c, nil
 }
 
 // rawClient follows the fuzzing-server protocol: get the case count, run
