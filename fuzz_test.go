@@ -17,6 +17,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -153,6 +154,31 @@ func FuzzFrameHeader(f *testing.F) {
 		h2, n2, err := refHeader(b[:n])
 		if err != nil || h2 != h || n2 != n {
 			t.Fatalf("%+v: encoded as % x, which decodes to %+v size %d %v", h, b[:n], h2, n2, err)
+		}
+	})
+}
+
+// FuzzMaskSplits complements FuzzMask (mask_test.go): the payload starts at
+// a random offset of its buffer, so that words are unaligned, and is masked
+// in random chunks threading the returned key, against maskNaive.
+func FuzzMaskSplits(f *testing.F) {
+	f.Add(pattern(300), uint32(0xdeadbeef), uint64(1))
+	f.Add([]byte("Hello"), rfcKeyWord, uint64(7))
+	f.Fuzz(func(t *testing.T, data []byte, key uint32, seed uint64) {
+		rng := rand.New(rand.NewPCG(seed, seed>>17))
+		want := bytes.Clone(data)
+		wantKey := maskNaive(key, want)
+		off := rng.IntN(8)
+		buf := make([]byte, off+len(data))
+		got := buf[off:]
+		copy(got, data)
+		k := key
+		for _, n := range randomChunks(rng, len(got)) {
+			k = mask(k, got[:n])
+			got = got[n:]
+		}
+		if got := buf[off:]; !bytes.Equal(got, want) || k != wantKey {
+			t.Fatalf("offset %d, seed %d: got % x key %#08x, want % x key %#08x", off, seed, got, k, want, wantKey)
 		}
 	})
 }
