@@ -129,7 +129,8 @@ func benchFanout(b *testing.B, size int, compressed bool) {
 // rather than writing it directly, on a connection that discards what it
 // is written. A sender pushes messages as fast as it can; it waits when
 // the queue is full, so ns/op is the throughput of the sender and the
-// queue's goroutine together.
+// queue's goroutine together. SendPrepared+wait is the latency of one
+// message through an idle queue.
 func BenchmarkSendQueue(b *testing.B) {
 	ctx := context.Background()
 	for _, size := range []int{16, 125, 1024, 4096} {
@@ -173,5 +174,18 @@ func BenchmarkSendQueue(b *testing.B) {
 				}
 			})
 		}
+		// One message at a time: the sender waits until the queue's
+		// goroutine has written it, so ns/op includes waking it.
+		b.Run(fmt.Sprintf("size=%d/SendPrepared+wait", size), func(b *testing.B) {
+			w := make(notifyWriter)
+			q := NewSendQueue(fakeConn(w, false, nil), nil)
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			for b.Loop() {
+				q.SendPrepared(ctx, pm)
+				<-w
+			}
+			q.Close(ctx)
+		})
 	}
 }

@@ -57,6 +57,9 @@ func NewPreparedMessage(typ MessageType, p []byte) (*PreparedMessage, error) {
 // pm's shared frame directly; see [PreparedMessage] for when a connection
 // must encode it itself. Errors, and the effect of ctx, are those of Write.
 func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
+	if pm == nil {
+		return errNilPrepared
+	}
 	d := c.cfg.deflate
 	compress := d != nil && d.enabled.Load() && len(pm.payload) >= d.threshold
 	switch {

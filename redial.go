@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -103,6 +104,9 @@ type Redialer struct {
 // caller that stops it with a [context.CancelCauseFunc] gets its reason
 // back. serve receives ctx too and should return when it ends.
 func (r *Redialer) Run(ctx context.Context, serve func(ctx context.Context, c *Conn) error) error {
+	if ctx == nil || serve == nil {
+		return errors.New("websocket: Redialer.Run: nil Context or serve function")
+	}
 	b := r.Backoff.withDefaults()
 	timeout := r.DialTimeout
 	if timeout <= 0 {

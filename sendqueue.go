@@ -175,8 +175,13 @@ func (q *SendQueue) Send(ctx context.Context, typ MessageType, p []byte) error {
 // SendPrepared queues pm, as Send does. Nothing is copied: the queue holds
 // pm itself, so one PreparedMessage can be queued on any number of queues.
 func (q *SendQueue) SendPrepared(ctx context.Context, pm *PreparedMessage) error {
+	if pm == nil {
+		return errNilPrepared
+	}
 	return q.enqueue(ctx, queued{pm: pm}, true, nil)
 }
+
+var errNilPrepared = errors.New("websocket: nil PreparedMessage")
 
 // errWouldBlock reports that an OverflowBlock queue is full.
 var errWouldBlock = errors.New("websocket: send queue would block")
@@ -403,6 +408,9 @@ func (q *SendQueue) Close(ctx context.Context) error {
 // pm report why on their next Send; a queue whose Conn has closed says so
 // once its reading goroutine notices.
 func Broadcast(ctx context.Context, pm *PreparedMessage, queues ...*SendQueue) (int, error) {
+	if pm == nil {
+		return 0, errNilPrepared
+	}
 	sent := 0
 	var blocked []*SendQueue
 	for _, q := range queues {

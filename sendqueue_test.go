@@ -377,8 +377,21 @@ func TestSendQueueInvalid(t *testing.T) {
 		if q.closeCode != StatusPolicyViolation {
 			t.Errorf("got close code %v, want 1008", q.closeCode)
 		}
-		if err := q.Send(context.Background(), MessageType(0), nil); err == nil {
+		ctx := context.Background()
+		if err := q.Send(ctx, MessageType(0), nil); err == nil {
 			t.Error("Send of message type 0: got nil error")
+		}
+		if err := q.SendPrepared(ctx, nil); err == nil {
+			t.Error("SendPrepared(nil): got nil error")
+		}
+		if n, err := Broadcast(ctx, nil, q); n != 0 || err == nil {
+			t.Errorf("Broadcast(nil): got %d, %v, want 0 and an error", n, err)
+		}
+		if err := server.WritePrepared(ctx, nil); err == nil {
+			t.Error("WritePrepared(nil): got nil error")
+		}
+		if err := (&Redialer{}).Run(ctx, nil); err == nil {
+			t.Error("Run with a nil function: got nil error")
 		}
 		q.Close(context.Background())
 	})
