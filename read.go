@@ -343,7 +343,7 @@ func (c *Conn) nextFrame(ctx context.Context) error {
 			}
 		}
 		// §10.4: refuse a message over the limit before buffering it.
-		if h.length > c.readLimit.Load()-c.msgSize {
+		if h.length > c.wireLimit()-c.msgSize {
 			return c.fail(StatusMessageTooBig, ErrMessageTooBig)
 		}
 		c.br.Discard(size)
@@ -376,6 +376,18 @@ func (c *Conn) checkHeader(h header) error {
 		return errNestedMessage
 	}
 	return nil
+}
+
+// wireLimit is the most payload the current message may carry on the wire.
+// A compressed message is held to the read limit once inflated; on the
+// wire it may exceed it by deflate's overhead on incompressible data (a few
+// bytes per 64 KiB block), for which a sixteenth is ample.
+func (c *Conn) wireLimit() int64 {
+	limit := c.readLimit.Load()
+	if c.msgCompressed {
+		limit += limit/16 + 1024
+	}
+	return limit
 }
 
 // allowedRSV returns the RSV bits a frame with opcode op may carry: RSV1
