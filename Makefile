@@ -5,18 +5,23 @@ FUZZTIME ?= 20s
 BENCHFLAGS ?=
 ADDR     ?= 127.0.0.1:8080
 
-.PHONY: all setup test vet lint unit bench bench-compare fuzz demo autobahn autobahn-docker
+.PHONY: all setup test vet lint unit bench bench-compare fuzz fuzz-smoke soak demo echo autobahn autobahn-docker interop
 
 all: test
 
-# setup is idempotent: it checks the toolchain and fetches the module's
-# dependencies. Installs needed by later targets (apt, npm) belong here too.
+# setup is idempotent: it checks the toolchain, fetches the modules'
+# dependencies and installs the interop peers (Debian: nginx, redis-server,
+# chromium, python3-websockets; npm: ws from a lockfile) when missing.
 setup:
 	@command -v $(GO) >/dev/null 2>&1 || { echo "setup: '$(GO)' not found; install Go 1.25 or later from https://go.dev/dl/" >&2; exit 1; }
 	$(GO) version
 	$(GO) mod download
+	bash interop/setup.sh
 
-test: vet unit autobahn
+# test is what CI runs after setup: formatting and vet, the unit tests under
+# -race, every fuzz target briefly, both roles of the conformance suite, and
+# the real peers.
+test: vet unit fuzz-smoke autobahn interop
 
 # vet fails if any file needs gofmt, then runs go vet.
 vet:
@@ -37,20 +42,25 @@ bench:
 bench-compare:
 	bash bench/run.sh
 
-# fuzz runs every fuzz target (func FuzzXxx in a _test.go file) of every
-# package in the module for FUZZTIME each.
+# fuzz replays the corpora, then runs every fuzz target (func FuzzXxx in a
+# _test.go file) of every package in the module for FUZZTIME each.
 fuzz:
-	@found=0; \
-	for dir in $$($(GO) list -f '{{.Dir}}' ./...); do \
-		for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do \
-			found=1; \
-			echo "== $$t in $$dir ($(FUZZTIME))"; \
-			(cd "$$dir" && $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) .) || exit 1; \
-		done; \
-	done; \
-	if [ $$found = 0 ]; then echo "fuzz: no fuzz targets found" >&2; exit 1; fi
+	FUZZTIME=$(FUZZTIME) GO=$(GO) bash scripts/fuzz.sh
 
+# fuzz-smoke is the short run CI does: 10 seconds a target.
+fuzz-smoke:
+	FUZZTIME=10s GO=$(GO) bash scripts/fuzz.sh
+
+# soak runs the long soak test (many connections, random sizes, fragments
+# and pings, every echo checked).
+soak:
+	WSFORGE_SOAK=long $(GO) test -run '^TestSoak' -count=1 -v -timeout 60m .
+
+# demo is the README's main job: the multi-room chat on http://$(ADDR)/.
 demo:
+	$(GO) run ./examples/chat -addr $(ADDR)
+
+echo:
 	$(GO) run ./examples/echo -addr $(ADDR)
 
 autobahn:
@@ -60,3 +70,11 @@ autobahn:
 autobahn-docker:
 	@if [ -f autobahn/docker.sh ]; then bash autobahn/docker.sh; \
 	else echo "autobahn-docker: autobahn/docker.sh not found" >&2; exit 1; fi
+
+# interop runs the suite against real peers (Node's ws, Python's websockets,
+# headless Chromium, nginx) and the multi-node example on Redis. The peers
+# come from setup.
+interop:
+	bash interop/setup.sh
+	cd interop && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+	cd examples/multinode && $(GO) vet ./... && $(GO) test -race -count=1 ./...
