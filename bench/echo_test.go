@@ -58,10 +58,12 @@ func benchEcho(b *testing.B, lib library, msg []byte, o options, wire *atomic.In
 		before = wire.Load()
 	}
 	b.ResetTimer()
+	cpu := startCPU()
 	if err := c.roundTrips(msg, b.N, false); err != nil {
 		b.Fatalf("%s: %v", lib.name, err)
 	}
 	b.StopTimer()
+	cpu.report(b)
 	if wire != nil {
 		b.ReportMetric(float64(wire.Load()-before)/float64(b.N), "wireB/op")
 	}

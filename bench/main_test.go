@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"testing"
+	"time"
 )
 
 // sizes are the message sizes of the echo and server I/O benchmarks.
@@ -85,4 +86,27 @@ func checkEcho(got, want []byte) error {
 		return fmt.Errorf("echo of %d bytes: got %d bytes, not the same", len(want), len(got))
 	}
 	return nil
+}
+
+// cpuMeter reports the process's CPU time (user and system) per op as
+// cpu-ns/op: unlike ns/op, it does not grow when other processes take the
+// machine's cores, and it counts every goroutine, so in BenchmarkEcho both
+// ends of the connection.
+type cpuMeter struct {
+	start time.Duration
+	ok    bool
+}
+
+// startCPU begins measuring; call it right after b.ResetTimer.
+func startCPU() cpuMeter {
+	t, ok := cpuTime()
+	return cpuMeter{start: t, ok: ok}
+}
+
+// report adds cpu-ns/op; call it right after b.StopTimer.
+func (m cpuMeter) report(b *testing.B) {
+	t, ok := cpuTime()
+	if m.ok && ok && b.N > 0 {
+		b.ReportMetric(float64(t-m.start)/float64(b.N), "cpu-ns/op")
+	}
 }

@@ -42,7 +42,10 @@ func BenchmarkServerIO(b *testing.B) {
 				b.SetBytes(int64(size))
 				b.ReportAllocs()
 				b.ResetTimer()
+				cpu := startCPU()
 				run(b.N)
+				b.StopTimer()
+				cpu.report(b)
 			})
 		}
 	}
