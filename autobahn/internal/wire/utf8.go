@@ -1,5 +1,7 @@
 package wire
 
+import "encoding/binary"
+
 // UTF8Validator checks UTF-8 incrementally, octet by octet, so that a stream
 // can be rejected at the first octet that makes it invalid (fail fast), even
 // when a code point is split across frames or TCP segments.
@@ -29,8 +31,20 @@ func (v *UTF8Validator) Validate(p []byte) (valid, complete bool) {
 	if v.rejected {
 		return false, false
 	}
-	for i, c := range p {
-		if !v.step(c) {
+	for i := 0; i < len(p); i++ {
+		if v.need == 0 {
+			// Between code points, skip ASCII eight octets at a time.
+			for i+8 <= len(p) && binary.LittleEndian.Uint64(p[i:])&0x8080808080808080 == 0 {
+				i += 8
+			}
+			for i < len(p) && p[i] < 0x80 {
+				i++
+			}
+			if i == len(p) {
+				break
+			}
+		}
+		if !v.step(p[i]) {
 			v.rejected = true
 			v.total += i
 			return false, false

@@ -79,9 +79,28 @@ func TestUTF8AgainstStdlib(t *testing.T) {
 		samples = append(samples, utf8.AppendRune(nil, r))
 	}
 	samples = append(samples, []byte("\xed\xa0\x80"), []byte("\xf4\x90\x80\x80"), []byte("\xc0\xaf"), []byte("κόσμε"))
-	for _, s := range samples {
+	for i, s := range samples {
 		if got, want := ValidUTF8(s), utf8.Valid(s); got != want {
 			t.Errorf("%x: got %v, want %v", s, got, want)
+		}
+		if i%11 != 0 && i < len(samples)-4 {
+			continue
+		}
+		// Within ASCII runs (the validator skips those in blocks), and with
+		// the same rejection offset as when fed one octet at a time.
+		long := append(append([]byte("0123456789abc"), s...), "defghijklmnopqrs"...)
+		if got, want := ValidUTF8(long), utf8.Valid(long); got != want {
+			t.Errorf("%x: got %v, want %v", long, got, want)
+		}
+		var whole, single UTF8Validator
+		whole.Validate(long)
+		for i := range long {
+			if ok, _ := single.Validate(long[i : i+1]); !ok {
+				break
+			}
+		}
+		if whole.Offset() != single.Offset() {
+			t.Errorf("%x: rejected at %d, one octet at a time at %d", long, whole.Offset(), single.Offset())
 		}
 	}
 }
