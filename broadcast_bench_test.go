@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -24,7 +25,8 @@ import (
 //     connection, and the op ends when every queue's goroutine has written
 //     it. caller-ns/conn is the part of that the broadcasting goroutine
 //     spends in NewPreparedMessage and Broadcast: after it, the caller is
-//     free, while the queues' goroutines write.
+//     free, while the queues' goroutines write. B/queue is the memory an
+//     idle queue holds, its goroutine's stack included.
 //
 // Compressed: permessage-deflate without context takeover on every
 // connection, a compressible payload: write-each compresses once per
@@ -95,6 +97,7 @@ func benchFanout(b *testing.B, size int, compressed bool) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*fanout), "ns/conn")
 	})
 	b.Run("broadcast", func(b *testing.B) {
+		before := memInUse()
 		queues := make([]*SendQueue, fanout)
 		for i, c := range conns {
 			queues[i] = NewSendQueue(c, &SendQueueOptions{Overflow: OverflowDropNewest})
@@ -104,6 +107,7 @@ func benchFanout(b *testing.B, size int, compressed bool) {
 		wg.Add(fanout)
 		Broadcast(ctx, pm, queues...)
 		wg.Wait()
+		perQueue := float64(memInUse()-before) / fanout
 		b.ReportAllocs()
 		var caller time.Duration
 		for b.Loop() {
@@ -118,6 +122,7 @@ func benchFanout(b *testing.B, size int, compressed bool) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*fanout), "ns/conn")
 		b.ReportMetric(float64(caller.Nanoseconds())/float64(b.N*fanout), "caller-ns/conn")
+		b.ReportMetric(perQueue, "B/queue")
 		b.StopTimer()
 		for _, q := range queues {
 			q.Close(ctx)
@@ -188,4 +193,13 @@ func BenchmarkSendQueue(b *testing.B) {
 			q.Close(ctx)
 		})
 	}
+}
+
+// memInUse returns the bytes of heap objects and goroutine stacks in use,
+// after a collection.
+func memInUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc + m.StackInuse)
 }
