@@ -442,27 +442,6 @@ type Result struct {
 	Compression *CompressionStats `json:"-"`
 }
 
-// CompressionStats count compressed messages per direction.
-type CompressionStats struct {
-	Sent     CompressionCount `json:"sent"`
-	Received CompressionCount `json:"received"`
-}
-
-// CompressionCount counts compressed messages, their octets and their
-// compressed payload octets; Ratio is compressed / uncompressed.
-type CompressionCount struct {
-	Messages   int     `json:"messages"`
-	Octets     int64   `json:"octets"`
-	Compressed int64   `json:"compressedOctets"`
-	Ratio      float64 `json:"ratio"`
-}
-
-func (c *CompressionCount) ratio() {
-	if c.Octets > 0 {
-		c.Ratio = float64(c.Compressed) / float64(c.Octets)
-	}
-}
-
 // Result returns the connection's close behaviour and statistics so far.
 func (p *Peer) Result() Result {
 	r := Result{

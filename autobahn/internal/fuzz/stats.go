@@ -63,6 +63,27 @@ func (c *counters) snapshot() Stats {
 	return Stats{RxOctets: cp(c.s.RxOctets), TxOctets: cp(c.s.TxOctets), RxFrames: cp(c.s.RxFrames), TxFrames: cp(c.s.TxFrames)}
 }
 
+// CompressionStats count compressed messages per direction.
+type CompressionStats struct {
+	Sent     CompressionCount `json:"sent"`
+	Received CompressionCount `json:"received"`
+}
+
+// CompressionCount counts compressed messages, their octets and their
+// compressed payload octets; Ratio is compressed / uncompressed.
+type CompressionCount struct {
+	Messages   int     `json:"messages"`
+	Octets     int64   `json:"octets"`
+	Compressed int64   `json:"compressedOctets"`
+	Ratio      float64 `json:"ratio"`
+}
+
+func (c *CompressionCount) ratio() {
+	if c.Octets > 0 {
+		c.Ratio = float64(c.Compressed) / float64(c.Octets)
+	}
+}
+
 // LogEntry is one line of the wire log: what was sent, received or scheduled.
 type LogEntry struct {
 	At   float64 `json:"t"` // seconds since the case started

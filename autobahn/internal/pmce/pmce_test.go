@@ -169,3 +169,36 @@ func TestInflateErrors(t *testing.T) {
 		t.Errorf("trailing garbage: %v", err)
 	}
 }
+
+// TestMemo checks that the inflater's memory of earlier results is used only
+// for the same payload with the same history.
+func TestMemo(t *testing.T) {
+	p := Params{SendWindowBits: 15, RecvWindowBits: 15}
+	text := stream(60_000)
+	a, b, c := text[:20_000], text[20_000:40_000], bytes.ToUpper(text[40_000:60_000])
+	d := NewDeflater(p)
+	za := bytes.Clone(d.Compress(a))
+	zb := bytes.Clone(d.Compress(b)) // refers back into a
+	f := NewInflater(p)
+	for i, z := range [][]byte{za, zb} {
+		if _, err := f.Inflate(z, 0); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	if len(f.memo.entries) != 2 {
+		t.Fatalf("%d remembered messages, want 2", len(f.memo.entries))
+	}
+	// The same payload after other octets: the history differs, so the
+	// result must not come from memory.
+	f.Remember(c)
+	if got, err := f.Inflate(zb, 0); err == nil && bytes.Equal(got, b) {
+		t.Error("payload inflated to the remembered result under a different history")
+	}
+	// Again after a, b: the history is the same as when zb was first seen.
+	g := NewInflater(p)
+	g.memo = f.memo
+	g.Remember(a)
+	if got, err := g.Inflate(zb, 0); err != nil || !bytes.Equal(got, b) {
+		t.Errorf("remembered result: %v", err)
+	}
+}
