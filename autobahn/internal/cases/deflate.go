@@ -132,7 +132,7 @@ func deflateCase(id string, data *corpus, s deflateSize, dp deflateParams) *Case
 func runDeflate(r *Run, data *corpus, s deflateSize) {
 	if r.P.Deflate() == nil {
 		r.Behavior = Unimplemented
-		r.Result = "The testee did not take up permessage-deflate, so the case cannot run."
+		r.Result = "permessage-deflate was not negotiated: the testee declined the runner's offers, or made no offer this case accepts."
 		r.P.SendClose(1000, "")
 		return
 	}
