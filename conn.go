@@ -92,12 +92,14 @@ type Conn struct {
 	msgMu   chan struct{}
 	frameMu chan struct{}
 	mw      messageWriter // guarded by msgMu
-	wpool   *sync.Pool
+	wpool   *sync.Pool    // buffers of writeBufferSize bytes of payload and a header
 	// Guarded by frameMu.
 	writeErr  error // sticky: the write side has failed
 	closeSent bool
 	rng       *rand.ChaCha8 // client masking keys
 	wwatch    watch
+	iov       [2][]byte   // header and payload of a vectored write
+	vec       net.Buffers // over iov
 
 	pingMu  sync.Mutex
 	pingSeq uint64
@@ -117,7 +119,7 @@ func newConn(nc net.Conn, br *bufio.Reader, client bool, cfg connConfig) *Conn {
 		readMu:     make(chan struct{}, 1),
 		msgMu:      make(chan struct{}, 1),
 		frameMu:    make(chan struct{}, 1),
-		wpool:      bufferPool(cfg.writeBufferSize),
+		wpool:      bufferPool(cfg.writeBufferSize + maxHeaderSize),
 	}
 	c.readLimit.Store(cfg.readLimit)
 	c.cr.nc = nc

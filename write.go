@@ -275,9 +275,14 @@ func (c *Conn) writeFrame(ctx context.Context, h header, p []byte) error {
 	c.frameDeadline()
 	c.wwatch.arm(ctx)
 	defer c.wwatch.disarm()
-	// The first chunk goes out with the header; a server sends the rest of
-	// a large payload straight from p.
 	off := putHeader(buf, h)
+	if !c.client && len(p) > len(buf)-off {
+		// A large payload goes out straight from p, behind the header, in
+		// one vectored write where the connection supports it.
+		return c.writeVec(ctx, buf[:off], p)
+	}
+	// A client masks a copy, one buffer at a time; the first chunk goes
+	// out with the header.
 	key := h.key
 	written := 0
 	for {
@@ -295,11 +300,21 @@ func (c *Conn) writeFrame(ctx context.Context, h header, p []byte) error {
 		if len(p) == 0 {
 			return nil
 		}
-		if !c.client {
-			_, err := c.write(ctx, written, p)
-			return err
-		}
 	}
+}
+
+// writeVec writes hdr and then p as one vectored write (writev on TCP).
+// The vector lives in the Conn, guarded by frameMu, so this does not
+// allocate; it is cleared afterwards so as not to pin p.
+func (c *Conn) writeVec(ctx context.Context, hdr, p []byte) error {
+	c.iov = [2][]byte{hdr, p}
+	c.vec = c.iov[:]
+	n, err := c.vec.WriteTo(c.nc)
+	c.iov, c.vec = [2][]byte{}, nil
+	if err != nil {
+		return c.writeFailed(ctx, int(n), err)
+	}
+	return nil
 }
 
 // write writes b to the connection; written counts the bytes of the frame
@@ -310,8 +325,14 @@ func (c *Conn) write(ctx context.Context, written int, b []byte) (int, error) {
 	if err == nil {
 		return n, nil
 	}
-	if written+n == 0 && ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded) {
-		return 0, ctx.Err()
+	return n, c.writeFailed(ctx, written+n, err)
+}
+
+// writeFailed records a failed write of a frame of which written bytes went
+// out, and returns the error to report.
+func (c *Conn) writeFailed(ctx context.Context, written int, err error) error {
+	if written == 0 && ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		return ctx.Err()
 	}
 	if c.isClosed() {
 		c.writeErr = c.closedErr()
@@ -320,7 +341,7 @@ func (c *Conn) write(ctx context.Context, written int, b []byte) (int, error) {
 		c.stats.flag(flagWriteFailed)
 		c.closeConn()
 	}
-	return n, c.writeErr
+	return c.writeErr
 }
 
 // writeEncoded sends frame, a whole message encoded beforehand as one
