@@ -265,8 +265,14 @@ func (c *Conn) writeFrame(ctx context.Context, h header, p []byte) error {
 		c.closeSent = true
 	}
 	c.stats.countOut(h)
-	bp := c.wpool.Get().(*[]byte)
-	defer c.wpool.Put(bp)
+	pool := c.wpool
+	if c.client && len(p) > largeMaskBuffer/2 {
+		// Masking a large payload a small buffer at a time would take a
+		// system call per buffer; borrow a larger one.
+		pool = largeBuffers
+	}
+	bp := pool.Get().(*[]byte)
+	defer pool.Put(bp)
 	buf := *bp
 	if c.client {
 		h.masked = true
@@ -302,6 +308,12 @@ func (c *Conn) writeFrame(ctx context.Context, h header, p []byte) error {
 		}
 	}
 }
+
+// largeMaskBuffer is the size of the buffers a client masks large payloads
+// in; they are pooled and held only while a frame is written.
+const largeMaskBuffer = 64 << 10
+
+var largeBuffers = bufferPool(largeMaskBuffer + maxHeaderSize)
 
 // writeVec writes hdr and then p as one vectored write (writev on TCP).
 // The vector lives in the Conn, guarded by frameMu, so this does not
