@@ -196,30 +196,38 @@ func (c *Conn) writeClose(deadline time.Time, code StatusCode, reason string) er
 func (c *Conn) awaitPeerClose(deadline time.Time) error {
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
-	select {
-	case <-c.peerClosed:
-		if c.client {
-			// §7.1.1: the reader that got the peer's close waits for the
-			// server to end TCP first; so does Close, within the deadline.
-			select {
-			case <-c.done:
-			case <-timer.C:
+	c.readMu.waiters.Add(1) // so that a reader releasing the lock wakes us
+	defer c.readMu.waiters.Add(-1)
+	for {
+		if c.readMu.tryLock() {
+			err := c.readErr
+			if err == nil {
+				c.nc.SetReadDeadline(deadline)
+				err = c.drain()
 			}
+			c.readMu.unlock()
+			if CloseStatus(err) == 0 || CloseStatus(err) == StatusAbnormalClosure {
+				return fmt.Errorf("websocket: close: no close frame from the peer: %w", err)
+			}
+			return nil
 		}
-	case c.readMu <- struct{}{}:
-		err := c.readErr
-		if err == nil {
-			c.nc.SetReadDeadline(deadline)
-			err = c.drain()
+		select {
+		case <-c.peerClosed:
+			if c.client {
+				// §7.1.1: the reader that got the peer's close waits for
+				// the server to end TCP first; so does Close, within the
+				// deadline.
+				select {
+				case <-c.done:
+				case <-timer.C:
+				}
+			}
+			return nil
+		case <-c.readMu.wake:
+		case <-timer.C:
+			return fmt.Errorf("websocket: close: no close frame from the peer: %w", os.ErrDeadlineExceeded)
 		}
-		<-c.readMu
-		if CloseStatus(err) == 0 || CloseStatus(err) == StatusAbnormalClosure {
-			return fmt.Errorf("websocket: close: no close frame from the peer: %w", err)
-		}
-	case <-timer.C:
-		return fmt.Errorf("websocket: close: no close frame from the peer: %w", os.ErrDeadlineExceeded)
 	}
-	return nil
 }
 
 // drain reads and discards frames until the peer's close frame, and returns

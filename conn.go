@@ -66,7 +66,7 @@ type Conn struct {
 	stats        connStats  // counted with atomics by the reader and writers
 
 	// Owned by the reader: the goroutine holding readMu.
-	readMu    chan struct{}
+	readMu    sema
 	br        *bufio.Reader
 	cr        connReader
 	frame     header // the data frame being read
@@ -89,8 +89,8 @@ type Conn struct {
 	mr            messageReader
 
 	// Writers: msgMu is held for a whole data message, frameMu for a frame.
-	msgMu   chan struct{}
-	frameMu chan struct{}
+	msgMu   sema
+	frameMu sema
 	mw      messageWriter // guarded by msgMu
 	wpool   *sync.Pool    // buffers of writeBufferSize bytes of payload and a header
 	// Guarded by frameMu.
@@ -116,9 +116,9 @@ func newConn(nc net.Conn, br *bufio.Reader, client bool, cfg connConfig) *Conn {
 		cfg:        cfg,
 		peerClosed: make(chan struct{}),
 		done:       make(chan struct{}),
-		readMu:     make(chan struct{}, 1),
-		msgMu:      make(chan struct{}, 1),
-		frameMu:    make(chan struct{}, 1),
+		readMu:     newSema(),
+		msgMu:      newSema(),
+		frameMu:    newSema(),
 		wpool:      bufferPool(cfg.writeBufferSize + maxHeaderSize),
 	}
 	c.readLimit.Store(cfg.readLimit)
@@ -206,21 +206,6 @@ func (c *Conn) isClosed() bool {
 		return true
 	default:
 		return false
-	}
-}
-
-// lock acquires a one-slot semaphore unless ctx ends first.
-func lock(ctx context.Context, mu chan struct{}) error {
-	select {
-	case mu <- struct{}{}:
-		return nil
-	default:
-	}
-	select {
-	case mu <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 

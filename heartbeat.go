@@ -213,10 +213,10 @@ func (c *Conn) probe() (waiting, full bool) {
 	// the wait, leaving any partial frame in the buffer for the reader.
 	ctx, cancel := context.WithTimeout(context.Background(), probeWait)
 	defer cancel()
-	if lock(ctx, c.readMu) != nil {
+	if c.readMu.lock(ctx) != nil {
 		return false, false // a reader is active: it has had probeWait to handle what arrived
 	}
-	defer func() { <-c.readMu }()
+	defer func() { c.readMu.unlock() }()
 	if c.readErr != nil || c.isClosed() {
 		return false, false
 	}

@@ -53,12 +53,12 @@ var errJSONTrailing = errors.New("more than one value in the message")
 // abandonMessage makes the next Read or Reader skip the rest of the current
 // message instead of continuing it after a read cut off by its context.
 func (c *Conn) abandonMessage() {
-	if lock(context.Background(), c.readMu) != nil {
+	if c.readMu.lock(context.Background()) != nil {
 		return
 	}
 	c.interrupted = false
 	c.pending = c.pending[:0]
-	<-c.readMu
+	c.readMu.unlock()
 }
 
 // WriteJSON encodes v with encoding/json and sends it as one text message.

@@ -77,10 +77,10 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 		}
 		// A client masks each frame with a fresh key (RFC 6455 §5.3), so
 		// writeFrame copies the shared compressed payload as it masks it.
-		if err := lock(ctx, c.msgMu); err != nil {
+		if err := c.msgMu.lock(ctx); err != nil {
 			return err
 		}
-		defer func() { <-c.msgMu }()
+		defer func() { c.msgMu.unlock() }()
 		return c.writeFrame(ctx, h, frame[hlen:])
 	}
 	if c.client {

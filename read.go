@@ -95,11 +95,11 @@ func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
 
 // beginRead takes the read side for one call bound to ctx.
 func (c *Conn) beginRead(ctx context.Context) error {
-	if err := lock(ctx, c.readMu); err != nil {
+	if err := c.readMu.lock(ctx); err != nil {
 		return err
 	}
 	if c.readErr != nil {
-		<-c.readMu
+		c.readMu.unlock()
 		return c.readErr
 	}
 	c.cr.ctx = ctx
@@ -110,7 +110,7 @@ func (c *Conn) beginRead(ctx context.Context) error {
 func (c *Conn) endRead() {
 	c.cr.watch.disarm()
 	c.cr.ctx = nil
-	<-c.readMu
+	c.readMu.unlock()
 }
 
 // startMessage positions the reader at the payload of a message: the

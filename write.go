@@ -26,10 +26,10 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 	if typ != MessageText && typ != MessageBinary {
 		return errMessageType
 	}
-	if err := lock(ctx, c.msgMu); err != nil {
+	if err := c.msgMu.lock(ctx); err != nil {
 		return err
 	}
-	defer func() { <-c.msgMu }()
+	defer func() { c.msgMu.unlock() }()
 	if d := c.cfg.deflate; d != nil && d.enabled.Load() && len(p) >= d.threshold {
 		w := &c.mw
 		w.begin(ctx, opcode(typ))
@@ -51,7 +51,7 @@ func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, err
 	if typ != MessageText && typ != MessageBinary {
 		return nil, errMessageType
 	}
-	if err := lock(ctx, c.msgMu); err != nil {
+	if err := c.msgMu.lock(ctx); err != nil {
 		return nil, err
 	}
 	c.mw.begin(ctx, opcode(typ))
@@ -160,7 +160,7 @@ func (w *messageWriter) Close() error {
 		return errWriterClosed
 	}
 	err := w.finish()
-	<-w.c.msgMu
+	w.c.msgMu.unlock()
 	return err
 }
 
@@ -235,24 +235,24 @@ func (w *messageWriter) cutOff(h header, err error) error {
 // lockFrame takes the right to write a frame, unless ctx ends first or the
 // write side is done.
 func (c *Conn) lockFrame(ctx context.Context) error {
-	if err := lock(ctx, c.frameMu); err != nil {
+	if err := c.frameMu.lock(ctx); err != nil {
 		return err
 	}
 	switch {
 	case c.writeErr != nil:
-		<-c.frameMu
+		c.frameMu.unlock()
 		return c.writeErr
 	case c.closeSent:
-		<-c.frameMu
+		c.frameMu.unlock()
 		return errCloseSent
 	case ctx.Err() != nil: // ended before the frame started: send nothing
-		<-c.frameMu
+		c.frameMu.unlock()
 		return ctx.Err()
 	}
 	return nil
 }
 
-func (c *Conn) unlockFrame() { <-c.frameMu }
+func (c *Conn) unlockFrame() { c.frameMu.unlock() }
 
 // writeFrame sends one frame with payload p, copied (and, on a client,
 // masked) through a pooled buffer so that p is never modified.
@@ -361,10 +361,10 @@ func (c *Conn) writeFailed(ctx context.Context, written int, err error) error {
 // frameMu as Write does. Its errors, and the effect of ctx, are those of
 // writeFrame.
 func (c *Conn) writeEncoded(ctx context.Context, h header, frame []byte) error {
-	if err := lock(ctx, c.msgMu); err != nil {
+	if err := c.msgMu.lock(ctx); err != nil {
 		return err
 	}
-	defer func() { <-c.msgMu }()
+	defer func() { c.msgMu.unlock() }()
 	if err := c.lockFrame(ctx); err != nil {
 		return err
 	}
