@@ -49,7 +49,10 @@ var aLongTimeAgo = time.Unix(1, 0)
 // Read and Reader must not be called concurrently with each other; every
 // other method may be called from any goroutine. Pings are answered and close
 // frames handled by whichever goroutine is reading, so a Conn needs a reader
-// for [Conn.Ping] to return and for the peer's close to be noticed.
+// for [Conn.Ping] to return and for the peer's close to be noticed. With the
+// heartbeat on (the PingInterval option) and no goroutine reading, the Conn
+// handles the control frames that have arrived itself, but only when a pong
+// is due.
 type Conn struct {
 	// Set once.
 	nc     net.Conn
