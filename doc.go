@@ -45,12 +45,25 @@
 //
 // # Detecting a dead peer
 //
-// A TCP connection can go silent without ending. To notice, call
-// [Conn.Ping] from a goroutine every so often with a context that has a
-// timeout: it returns nil when the pong arrives, and the context's error
-// when the peer did not answer in time, at which point [Conn.CloseNow]
-// ends the connection. Ping needs another goroutine reading the Conn. On
-// the reading side, a read context with a timeout works as an idle timeout.
+// A TCP connection can go silent without ending. Set PingInterval (and
+// PongTimeout) in [UpgradeOptions] or [DialOptions] to turn on the
+// heartbeat: the Conn pings on a timer, without a goroutine of its own,
+// and when no pong comes in time it closes the connection; reads and
+// writes then report an error wrapping [ErrPongTimeout]. IdleTimeout
+// closes a connection on which no data arrives, and WriteTimeout bounds
+// each frame written, so a peer that stops reading cannot block a writer.
+// [SuggestedServer] and [SuggestedClient] return options with all of these
+// set to values suited to the Internet. [Conn.Ping] sends a single ping and
+// waits for its pong.
+//
+// # Slow peers and broadcasting
+//
+// A [SendQueue] gives a Conn a bounded queue of outgoing messages, written
+// in order by one goroutine, with a policy for when it fills: block the
+// sender, drop the message, or close the slow peer. [NewPreparedMessage]
+// encodes a message once and [Broadcast] queues it on many connections
+// without copying. [Redialer] keeps a client connected, redialing with
+// exponential backoff and jitter.
 //
 // # JSON and byte streams
 //
@@ -106,7 +119,10 @@
 // # Shutting down a server
 //
 // [http.Server.Shutdown] and [http.Server.Close] do not touch connections
-// taken over by Upgrade: the server no longer tracks them. Keep track of
-// the open Conns and call Close on each with [StatusGoingAway], as the
-// examples/echo command in this module does.
+// taken over by Upgrade: the server no longer tracks them. Upgrade through
+// a [Server] instead: it counts the connections, can cap them (503 with
+// Retry-After), keeps [Metrics], and its Shutdown sends [StatusGoingAway] to
+// every connection, waits for their close handshakes while its context
+// lasts, and then closes the rest. Register it with
+// [http.Server.RegisterOnShutdown].
 package websocket
