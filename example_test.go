@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -310,9 +311,14 @@ func TestREADMECode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	examples, err := os.ReadFile("example_test.go")
-	if err != nil {
-		t.Fatal(err)
+	var examples []byte
+	files, _ := filepath.Glob("example*_test.go")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		examples = append(examples, b...)
 	}
 	// Indentation differs between the README and the examples.
 	unindent := func(s string) string {
@@ -325,7 +331,7 @@ func TestREADMECode(t *testing.T) {
 	}
 	for _, s := range snippets {
 		if !strings.Contains(body, unindent(s[1])) {
-			t.Errorf("README.md snippet not found in example_test.go:\n%s", s[1])
+			t.Errorf("README.md snippet not found in the example*_test.go files:\n%s", s[1])
 		}
 	}
 }
