@@ -188,29 +188,40 @@ func (l pingLog) hook(p []byte) {
 	}
 }
 
-// serverOptions and dialOptions are our side's options against a peer.
-func serverOptions(deflate bool, pings pingLog) *websocket.UpgradeOptions {
-	o := &websocket.UpgradeOptions{
+// serverOptions and dialOptions are our side's options against a peer;
+// copts nil means no compression.
+func serverOptions(copts *websocket.CompressionOptions, pings pingLog) *websocket.UpgradeOptions {
+	return &websocket.UpgradeOptions{
 		Subprotocols: []string{subprotocol},
 		ReadLimit:    64 << 20,
 		OnPing:       pings.hook,
+		Compression:  copts,
 	}
-	if deflate {
-		o.Compression = &websocket.CompressionOptions{}
-	}
-	return o
 }
 
-func dialOptions(deflate bool, pings pingLog) *websocket.DialOptions {
-	o := &websocket.DialOptions{
+func dialOptions(copts *websocket.CompressionOptions, pings pingLog) *websocket.DialOptions {
+	return &websocket.DialOptions{
 		Subprotocols: []string{subprotocol},
 		ReadLimit:    64 << 20,
 		OnPing:       pings.hook,
+		Compression:  copts,
 	}
-	if deflate {
-		o.Compression = &websocket.CompressionOptions{}
-	}
-	return o
+}
+
+// compressionModes are the ways the matrix runs: without compression, and
+// with permessage-deflate with context takeover and without it (our side
+// requires server_no_context_takeover and client_no_context_takeover, which
+// the peer then honours in both directions).
+var compressionModes = []struct {
+	name  string
+	copts *websocket.CompressionOptions
+}{
+	{name: "uncompressed"},
+	{name: "permessage-deflate", copts: &websocket.CompressionOptions{}},
+	{name: "permessage-deflate no context takeover", copts: &websocket.CompressionOptions{
+		ServerNoContextTakeover: true,
+		ClientNoContextTakeover: true,
+	}},
 }
 
 // ourServer serves WebSocket connections with opts and hands them over on
@@ -508,14 +519,11 @@ type peerKind struct {
 // testPeer runs the matrix with pk in both roles, with and without
 // permessage-deflate.
 func testPeer(t *testing.T, pk peerKind) {
-	for _, deflate := range []bool{false, true} {
-		mode := "uncompressed"
-		if deflate {
-			mode = "permessage-deflate"
-		}
+	for _, cm := range compressionModes {
+		mode, deflate := cm.name, cm.copts != nil
 		t.Run("their client, our server, "+mode, func(t *testing.T) {
 			pings := make(pingLog, 8)
-			url, conns := ourServer(t, serverOptions(deflate, pings))
+			url, conns := ourServer(t, serverOptions(cm.copts, pings))
 			p := startPeer(t, pk.name+" client", pk.client(url, deflate)...)
 			c := acceptOne(t, conns, p)
 			open := p.await(t, "open")
@@ -531,13 +539,13 @@ func testPeer(t *testing.T, pk peerKind) {
 			listening := p.await(t, "listening")
 			url := fmt.Sprintf("ws://127.0.0.1:%d/", listening.num("port"))
 			pings := make(pingLog, 8)
-			c := dialPeer(t, url, dialOptions(deflate, pings))
+			c := dialPeer(t, url, dialOptions(cm.copts, pings))
 			open := p.await(t, "open")
 			t.Logf("%s %s server accepted: subprotocol %q, extensions %q",
 				pk.name, listening.str("version"), open.str("protocol"), open.str("extensions"))
 			exchange(t, c, p, deflate, pings)
 
-			c = dialPeer(t, url, dialOptions(deflate, nil))
+			c = dialPeer(t, url, dialOptions(cm.copts, nil))
 			p.await(t, "open")
 			closeFromPeer(t, c, p)
 		})
