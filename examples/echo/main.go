@@ -44,8 +44,9 @@ func main() {
 	flag.StringVar(&origins, "origins", "",
 		"comma-separated origin `patterns` allowed besides the server's own host,\n"+
 			"for example \"localhost:3000,*.example.com\" (default: same host only)")
-	flag.BoolVar(&cfg.compress, "compress", false,
-		"accept the permessage-deflate extension when a client offers it")
+	flag.BoolVar(&cfg.compress, "compress", true,
+		"accept the permessage-deflate extension when a client offers it\n"+
+			"(without context takeover on the server's side, so compressors are shared)")
 	flag.DurationVar(&cfg.idleTimeout, "idle", 2*time.Minute,
 		"close a connection that sends no whole message for this long")
 	flag.DurationVar(&cfg.writeTimeout, "write-timeout", time.Minute,
@@ -152,7 +153,7 @@ func newEchoServer(cfg config) *echoServer {
 		CloseTimeout:   cfg.closeTimeout,
 	}
 	if cfg.compress {
-		opts.Compression = &websocket.CompressionOptions{}
+		opts.Compression = &websocket.CompressionOptions{ServerNoContextTakeover: true}
 	}
 	return &echoServer{
 		opts:    opts,
