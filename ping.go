@@ -3,6 +3,7 @@ package websocket
 import (
 	"context"
 	"encoding/binary"
+	"time"
 )
 
 // Ping sends a ping and waits until the matching pong arrives or ctx ends.
@@ -69,16 +70,27 @@ func (c *Conn) flushPong(ctx context.Context) error {
 		return nil
 	}
 	n := c.pongPending - 1
-	err := c.writeFrame(ctx, header{fin: true, op: opPong, length: int64(n)}, c.pong[:n])
+	// The wait for the write lock and the socket is bounded: a writer may
+	// hold the lock until the peer reads, while the peer waits for us to
+	// read what it sends; a reader waiting on that writer would deadlock
+	// both sides. A pong not written in time is dropped (§5.5.3 lets a
+	// later pong answer several pings).
+	pctx, cancel := context.WithTimeout(ctx, pongWriteTimeout)
+	err := c.writeFrame(pctx, header{fin: true, op: opPong, length: int64(n)}, c.pong[:n])
+	cancel()
 	if err != nil && err == ctx.Err() {
 		c.interrupted = c.msgActive
 		return err
 	}
-	// Sent, or it never can be: a failed write side or a close already sent
-	// (the peer expects nothing after it) is the writers' business.
+	// Sent, dropped, or it never can be: a failed write side or a close
+	// already sent (the peer expects nothing after it) is the writers'
+	// business.
 	c.pongPending = 0
 	return nil
 }
+
+// pongWriteTimeout bounds how long the reader tries to send a pong.
+const pongWriteTimeout = time.Second
 
 // notifyPong wakes the Ping call waiting for this pong's payload, if any.
 func (c *Conn) notifyPong(payload []byte) {
