@@ -89,6 +89,7 @@ type Conn struct {
 	ctrl          [maxControlPayload]byte
 	pongPending   int // payload size +1 of a pong still to send; 0 for none
 	pong          [maxControlPayload]byte
+	pongStall     time.Time // since when pongs could not be written, if so
 	mr            messageReader
 
 	// Writers: msgMu is held for a whole data message, frameMu for a frame.

@@ -75,12 +75,31 @@ func (c *Conn) flushPong(ctx context.Context) error {
 	// read what it sends; a reader waiting on that writer would deadlock
 	// both sides. A pong not written in time is dropped (§5.5.3 lets a
 	// later pong answer several pings).
-	pctx, cancel := context.WithTimeout(ctx, pongWriteTimeout)
+	// With WriteTimeout, a peer that leaves our pongs unwritten for that
+	// long (one that floods pings and never reads, say) fails the
+	// connection as a stalled write would.
+	now := time.Now()
+	if c.pongStall.IsZero() {
+		c.pongStall = now
+	}
+	wait := pongWriteTimeout
+	if wt := c.cfg.writeTimeout; wt > 0 {
+		wait = min(wait, wt-now.Sub(c.pongStall))
+	}
+	pctx, cancel := context.WithTimeout(ctx, wait)
 	err := c.writeFrame(pctx, header{fin: true, op: opPong, length: int64(n)}, c.pong[:n])
 	cancel()
-	if err != nil && err == ctx.Err() {
+	switch {
+	case err == nil:
+		c.pongStall = time.Time{}
+	case err == ctx.Err():
 		c.interrupted = c.msgActive
 		return err
+	case err == pctx.Err():
+		if wt := c.cfg.writeTimeout; wt > 0 && time.Since(c.pongStall) >= wt {
+			c.stats.flag(flagWriteFailed)
+			c.closeConn()
+		}
 	}
 	// Sent, dropped, or it never can be: a failed write side or a close
 	// already sent (the peer expects nothing after it) is the writers'
@@ -89,8 +108,11 @@ func (c *Conn) flushPong(ctx context.Context) error {
 	return nil
 }
 
-// pongWriteTimeout bounds how long the reader tries to send a pong.
-const pongWriteTimeout = time.Second
+// pongWriteTimeout bounds how long the reader tries to send a pong: long
+// enough for a peer that reads only now and then (a Conn nobody reads
+// takes its control frames when its own pong is due), short enough that a
+// connection whose both directions are full resumes.
+const pongWriteTimeout = 10 * time.Second
 
 // notifyPong wakes the Ping call waiting for this pong's payload, if any.
 func (c *Conn) notifyPong(payload []byte) {
