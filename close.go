@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"time"
@@ -135,15 +136,23 @@ func parseClose(p []byte) (*CloseError, StatusCode, error) {
 
 // Close performs the closing handshake (RFC 6455 §7.1.2): it sends a close
 // frame with code and reason, waits up to the CloseTimeout option for the
-// peer's close frame, and closes the connection. It returns nil when the
-// handshake completed. A goroutine blocked in Read or Reader receives the
-// peer's close as a [*CloseError]; if none is reading, Close reads (and
-// discards) what arrives before the peer's close frame.
+// peer's close frame, and closes the connection. A goroutine blocked in Read
+// or Reader receives the peer's close as a [*CloseError]; if none is
+// reading, Close reads (and discards) what arrives before the peer's close
+// frame.
+//
+// Close returns nil when a closing handshake completed: both close frames
+// went out and arrived, whichever side sent its own first, including when
+// the peer began it and the Conn has already answered. Otherwise it returns
+// an error and closes the connection all the same: a [*CloseError] with
+// StatusAbnormalClosure when the connection had ended without a close
+// frame from the peer, or an error saying that no close frame came back
+// within CloseTimeout.
 //
 // code must be one a close frame may carry: 1000-1003, 1007-1014 or
 // 3000-4999; reason at most 123 bytes of UTF-8. Otherwise Close returns an
-// error and does nothing. Close may be called from any goroutine, and more
-// than once: later calls return an error wrapping [net.ErrClosed].
+// error and does nothing. Close may be called from any goroutine; a call
+// after Close or CloseNow returns an error wrapping [net.ErrClosed].
 func (c *Conn) Close(code StatusCode, reason string) error {
 	if !validWireCode(code) {
 		return fmt.Errorf("websocket: close: cannot send status %v", code)
@@ -151,25 +160,35 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 	if len(reason) > maxCloseReason || !utf8.ValidString(reason) {
 		return errors.New("websocket: close: reason must be at most 123 bytes of UTF-8")
 	}
-	if !c.closeStarted.CompareAndSwap(false, true) {
+	if !c.closeCalled.CompareAndSwap(false, true) {
 		return errClosed
 	}
+	c.closeStarted.Store(true)
 	deadline := time.Now().Add(c.cfg.closeTimeout)
-	if err := c.writeClose(deadline, code, reason); err != nil {
-		c.closeConn()
-		if errors.Is(err, errClosed) || errors.Is(err, errCloseSent) {
-			return nil // the connection had already ended or replied to the peer's close
-		}
-		return fmt.Errorf("websocket: close: %w", err)
+	err := c.writeClose(deadline, code, reason)
+	switch {
+	case err == nil || errors.Is(err, errCloseSent):
+		// Ours went out, or the Conn had sent one already: answering
+		// the peer's close, or failing the connection.
+		err = c.awaitPeerClose(deadline)
+	case c.handshakeDone():
+		err = nil // the connection ended after the handshake completed
+	default:
+		err = &CloseError{Code: StatusAbnormalClosure, err: net.ErrClosed}
 	}
-	err := c.awaitPeerClose(deadline)
 	c.closeConn()
 	return err
 }
 
-// CloseNow closes the connection without a closing handshake. Later calls
-// return an error wrapping [net.ErrClosed].
+// handshakeDone reports whether a close frame was sent and one received.
+func (c *Conn) handshakeDone() bool {
+	return c.stats.closeSent.Load() != 0 && c.stats.closeRecv.Load() != 0
+}
+
+// CloseNow closes the connection without a closing handshake. A call after
+// Close or CloseNow returns an error wrapping [net.ErrClosed].
 func (c *Conn) CloseNow() error {
+	c.closeCalled.Store(true)
 	c.closeStarted.Store(true)
 	if !c.closeConn() {
 		return errClosed

@@ -250,91 +250,126 @@ func TestContextRacesWrite(t *testing.T) {
 	// delivered its message; one that returns its context's error on a
 	// Conn still open sent nothing; once part of a frame was sent, the
 	// connection is closed. So the receiver gets exactly the messages
-	// whose Write returned nil, whole and in order.
-	const writers, messages = 4, 60
-	for round := range 12 {
-		t.Run(fmt.Sprintf("round=%d", round), func(t *testing.T) {
-			server, client := newPair(t, nil, nil)
-			nc := client.nc.(*net.TCPConn)
-			nc.SetWriteBuffer(32 << 10)
-			rng := rand.New(rand.NewPCG(uint64(round), 1))
-			delays := make([][]time.Duration, writers)
-			for g := range delays {
-				for range messages {
-					delays[g] = append(delays[g], time.Duration(rng.IntN(5000))*time.Microsecond)
-				}
-			}
-
-			received := make(chan [][]byte, 1)
-			go func() {
-				var got [][]byte
-				for {
-					_, msg, err := server.Read(context.Background(), nil)
-					if err != nil {
-						received <- got
-						return
-					}
-					got = append(got, msg)
-				}
-			}()
-
-			var mu sync.Mutex
-			delivered := make(map[string]bool) // messages whose Write returned nil
-			var unsent, cut atomic.Int32
-			var wg sync.WaitGroup
-			for g := range writers {
-				wg.Go(func() {
-					for i := range messages {
-						msg := chaosMessage(g, i)
-						msg = append(msg, make([]byte, []int{0, 100, 2000, 30000, 200000}[i%5])...)
-						ctx, cancel := context.WithTimeout(context.Background(), delays[g][i])
-						err := client.Write(ctx, MessageBinary, msg)
-						cancel()
-						switch {
-						case err == nil:
-							mu.Lock()
-							delivered[string(msg)] = true
-							mu.Unlock()
-						case errors.Is(err, context.DeadlineExceeded) && !client.isClosed():
-							unsent.Add(1) // nothing went out
-						case client.isClosed():
-							cut.Add(1) // cut off mid-frame: the connection is gone
-							return
-						default:
-							t.Errorf("writer %d message %d: got %v", g, i, err)
-							return
-						}
-					}
+	// whose Write returned nil, whole and in order, in each compression
+	// mode (a compressor must not remember a message that was not sent),
+	// in both roles, through Write and Writer.
+	const writers, messages, rounds = 4, 60, 3
+	for _, mode := range deflateModes {
+		for _, role := range []string{"client writes", "server writes"} {
+			for round := range rounds {
+				t.Run(fmt.Sprintf("%s/%s/round=%d", mode.name, role, round), func(t *testing.T) {
+					contextRacesWrite(t, mode.opts, role == "client writes", round, writers, messages)
 				})
 			}
-			within(t, "the writers", wg.Wait)
-			// Let the server read the rest, then end it.
-			if !client.isClosed() {
-				go client.Read(context.Background(), nil)
-				client.Close(StatusNormalClosure, "")
+		}
+	}
+}
+
+func contextRacesWrite(t *testing.T, deflate *CompressionOptions, clientWrites bool, round, writers, messages int) {
+	server, client := newPair(t, &UpgradeOptions{Compression: deflate}, &DialOptions{Compression: deflate})
+	writer, reader := client, server
+	if !clientWrites {
+		writer, reader = server, client
+	}
+	writer.nc.(*net.TCPConn).SetWriteBuffer(32 << 10)
+	rng := rand.New(rand.NewPCG(uint64(round), 1))
+	delays := make([][]time.Duration, writers)
+	for g := range delays {
+		for range messages {
+			delays[g] = append(delays[g], time.Duration(rng.IntN(5000))*time.Microsecond)
+		}
+	}
+
+	received := make(chan [][]byte, 1)
+	go func() {
+		var got [][]byte
+		for {
+			_, msg, err := reader.Read(context.Background(), nil)
+			if err != nil {
+				received <- got
+				return
 			}
-			var got [][]byte
-			within(t, "the reader", func() { got = <-received })
-			next := make([]int, writers)
-			for _, msg := range got {
-				if len(msg) < 8 {
-					t.Fatalf("got a message of %d bytes", len(msg))
+			got = append(got, msg)
+		}
+	}()
+
+	var mu sync.Mutex
+	delivered := make(map[string]bool) // messages whose Write returned nil
+	var unsent, cut atomic.Int32
+	var wg sync.WaitGroup
+	for g := range writers {
+		wg.Go(func() {
+			for i := range messages {
+				msg := chaosMessage(g, i)
+				msg = append(msg, bytes.Repeat(similarMessage(i), []int{0, 1, 20, 300, 2000}[i%5])...)
+				ctx, cancel := context.WithTimeout(context.Background(), delays[g][i])
+				var err error
+				if i%2 == 0 {
+					err = writer.Write(ctx, MessageBinary, msg)
+				} else {
+					err = writeStreamed(ctx, writer, msg)
 				}
-				g, i := int(binary.BigEndian.Uint32(msg)), int(binary.BigEndian.Uint32(msg[4:]))
-				if g >= writers || i < next[g] {
-					t.Fatalf("got message %d of writer %d out of order", i, g)
+				cancel()
+				switch {
+				case err == nil:
+					mu.Lock()
+					delivered[string(msg)] = true
+					mu.Unlock()
+				case errors.Is(err, context.DeadlineExceeded) && !writer.isClosed():
+					unsent.Add(1) // nothing went out
+				case writer.isClosed():
+					cut.Add(1) // cut off mid-frame: the connection is gone
+					return
+				default:
+					t.Errorf("writer %d message %d: got %v", g, i, err)
+					return
 				}
-				next[g] = i + 1
-				if !delivered[string(msg)] {
-					t.Errorf("got message %d of writer %d, whose Write did not return nil", i, g)
-				}
-				delete(delivered, string(msg))
 			}
-			for msg := range delivered {
-				g, i := binary.BigEndian.Uint32([]byte(msg)), binary.BigEndian.Uint32([]byte(msg[4:]))
-				t.Errorf("message %d of writer %d: Write returned nil, but it never arrived", i, g)
-			}
-			t.Logf("%d messages delivered, %d writes ended before their frame, %d writers cut off", len(got), unsent.Load(), cut.Load())
 		})
 	}
+	within(t, "the writers", wg.Wait)
+	// Let the reader read the rest, then end it.
+	if !writer.isClosed() {
+		go writer.Read(context.Background(), nil)
+		writer.Close(StatusNormalClosure, "")
+	}
+	var got [][]byte
+	within(t, "the reader", func() { got = <-received })
+	next := make([]int, writers)
+	for _, msg := range got {
+		if len(msg) < 8 {
+			t.Fatalf("got a message of %d bytes", len(msg))
+		}
+		g, i := int(binary.BigEndian.Uint32(msg)), int(binary.BigEndian.Uint32(msg[4:]))
+		if g >= writers || i < next[g] {
+			t.Fatalf("got message %d of writer %d out of order", i, g)
+		}
+		next[g] = i + 1
+		if !delivered[string(msg)] {
+			t.Errorf("got message %d of writer %d, whose Write did not return nil", i, g)
+		}
+		delete(delivered, string(msg))
+	}
+	for msg := range delivered {
+		g, i := binary.BigEndian.Uint32([]byte(msg)), binary.BigEndian.Uint32([]byte(msg[4:]))
+		t.Errorf("message %d of writer %d: Write returned nil, but it never arrived", i, g)
+	}
+	t.Logf("%d messages delivered, %d writes ended before their frame, %d writers cut off", len(got), unsent.Load(), cut.Load())
+}
+
+// writeStreamed sends msg through a Writer, in chunks of varying sizes.
+func writeStreamed(ctx context.Context, c *Conn, msg []byte) error {
+	w, err := c.Writer(ctx, MessageBinary)
+	if err != nil {
+		return err
+	}
+	for len(msg) > 0 && err == nil {
+		k := min(len(msg), 1+len(msg)/3)
+		_, err = w.Write(msg[:k])
+		msg = msg[k:]
+	}
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -17,7 +17,8 @@ import (
 // the matching close code (1002, 1007 or 1009) and closed the connection.
 var (
 	// ErrProtocol is wrapped by every error about a frame that breaks
-	// RFC 6455 (close code 1002).
+	// RFC 6455, or compressed data that does not inflate (RFC 7692): close
+	// code 1002.
 	ErrProtocol = errors.New("websocket: protocol error")
 	// ErrInvalidUTF8 reports a text message or close reason that is not
 	// UTF-8 (close code 1007).
@@ -60,6 +61,7 @@ type Conn struct {
 	cfg    connConfig
 
 	readLimit    atomic.Int64
+	closeCalled  atomic.Bool   // Close or CloseNow was called
 	closeStarted atomic.Bool   // Close, CloseNow or a close handshake has begun
 	peerClosed   chan struct{} // closed when the peer's close frame arrived
 	done         chan struct{} // closed when the Conn closes nc, just before

@@ -66,9 +66,16 @@ var reservedRequestHeaders = map[string]string{
 //
 // The connection goes through the proxy opts.Proxy names, which by default
 // is taken from the environment (see [http.ProxyFromEnvironment]).
+//
+// An option set to a value it cannot take (a negative size or duration, a
+// compression level or window size out of range...) makes Dial return an
+// error naming the field before it connects.
 func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.Response, error) {
 	if ctx == nil {
 		return nil, nil, errors.New("websocket: dial: nil Context")
+	}
+	if err := opts.check(); err != nil {
+		return nil, nil, err
 	}
 	var o DialOptions
 	if opts != nil {
@@ -233,19 +240,6 @@ func (d *dialer) request() ([]byte, string, error) {
 	}
 	if !httpguts.ValidHostHeader(host) {
 		return nil, "", fmt.Errorf("invalid Host %q", host)
-	}
-	for _, p := range d.opts.Subprotocols {
-		// §4.1: each subprotocol is a token, and none repeats.
-		if !httpguts.ValidHeaderFieldName(p) {
-			return nil, "", fmt.Errorf("invalid subprotocol %q: must be an HTTP token", p)
-		}
-	}
-	for i, p := range d.opts.Subprotocols {
-		for _, q := range d.opts.Subprotocols[:i] {
-			if p == q {
-				return nil, "", fmt.Errorf("subprotocol %q offered twice", p)
-			}
-		}
 	}
 	if err := validateHeader(d.opts.Header, reservedRequestHeaders); err != nil {
 		return nil, "", err

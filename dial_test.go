@@ -404,25 +404,77 @@ func TestDialRequest(t *testing.T) {
 	}
 }
 
+// TestDialIPv6 checks that Dial takes an IPv6 literal out of the URL's
+// brackets: it dials the literal with the URL's port (or the scheme's) and
+// sends the bracketed host, without a zone, as Host (RFC 6455 §3, §4.1
+// item 4; RFC 3986 §3.2.2; RFC 6874). It needs no IPv6 stack: the
+// connection goes to an IPv4 loopback server whatever address Dial asks for.
 func TestDialIPv6(t *testing.T) {
 	wstest.CheckLeaks(t)
-	ln, err := net.Listen("tcp", "[::1]:0")
-	if err != nil {
-		t.Skipf("no IPv6 loopback: %v", err)
+	tests := []struct {
+		name     string
+		url      string
+		wantAddr string // what Dial dials
+		wantHost string // the Host header
+	}{
+		{
+			name:     "loopback with port",
+			url:      "ws://[::1]:8080/v6",
+			wantAddr: "[::1]:8080",
+			wantHost: "[::1]:8080",
+		},
+		{
+			name:     "default port",
+			url:      "ws://[::1]/v6",
+			wantAddr: "[::1]:80",
+			wantHost: "[::1]",
+		},
+		{
+			name:     "empty port",
+			url:      "ws://[::1]:/v6",
+			wantAddr: "[::1]:80",
+			wantHost: "[::1]",
+		},
+		{
+			name:     "http scheme",
+			url:      "http://[2001:db8::7]:9000/v6",
+			wantAddr: "[2001:db8::7]:9000",
+			wantHost: "[2001:db8::7]:9000",
+		},
+		{
+			name:     "zone",
+			url:      "ws://[fe80::1%25eth0]:8080/v6",
+			wantAddr: "[fe80::1%eth0]:8080",
+			wantHost: "[fe80::1]:8080",
+		},
 	}
-	ln.Close()
-	f := newDialFake(t, "tcp", "[::1]:0", func(nc net.Conn, req *http.Request) {
-		nc.Write([]byte("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"))
-	})
-	_, port, _ := net.SplitHostPort(f.addr)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, _, err = Dial(ctx, "ws://[::1]:"+port+"/v6", &DialOptions{Proxy: noProxy})
-	if !errors.Is(err, ErrBadHandshake) {
-		t.Fatalf("got error %v, want ErrBadHandshake from the 403", err)
-	}
-	if req := <-f.reqs; req.Host != "[::1]:"+port {
-		t.Errorf("got Host %q, want %q", req.Host, "[::1]:"+port)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newDialFake(t, "tcp4", "127.0.0.1:0", func(nc net.Conn, req *http.Request) {
+				nc.Write([]byte("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"))
+			})
+			dialled := make(chan string, 1)
+			opts := &DialOptions{
+				Proxy: noProxy,
+				NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+					dialled <- network + " " + addr
+					var d net.Dialer
+					return d.DialContext(ctx, "tcp4", f.addr)
+				},
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, _, err := Dial(ctx, tt.url, opts)
+			if !errors.Is(err, ErrBadHandshake) {
+				t.Fatalf("got error %v, want ErrBadHandshake from the 403", err)
+			}
+			if got, want := <-dialled, "tcp "+tt.wantAddr; got != want {
+				t.Errorf("got dial %q, want %q", got, want)
+			}
+			if req := <-f.reqs; req.Host != tt.wantHost {
+				t.Errorf("got Host %q, want %q", req.Host, tt.wantHost)
+			}
+		})
 	}
 }
 
@@ -452,9 +504,9 @@ func TestDialBadInput(t *testing.T) {
 		{name: "header injection", url: "ws://example.com", opts: DialOptions{Header: http.Header{"X-A": {"1\r\nX-B: 2"}}}, want: "invalid value for header X-A"},
 		{name: "bad header name", url: "ws://example.com", opts: DialOptions{Header: http.Header{"X A": {"1"}}}, want: "invalid header name"},
 		{name: "bad host", url: "ws://example.com", opts: DialOptions{Host: "a\r\nb"}, want: "invalid Host"},
-		{name: "bad subprotocol", url: "ws://example.com", opts: DialOptions{Subprotocols: []string{"chat v1"}}, want: "invalid subprotocol"},
-		{name: "empty subprotocol", url: "ws://example.com", opts: DialOptions{Subprotocols: []string{""}}, want: "invalid subprotocol"},
-		{name: "repeated subprotocol", url: "ws://example.com", opts: DialOptions{Subprotocols: []string{"a", "b", "a"}}, want: "offered twice"},
+		{name: "bad subprotocol", url: "ws://example.com", opts: DialOptions{Subprotocols: []string{"chat v1"}}, want: "DialOptions.Subprotocols"},
+		{name: "empty subprotocol", url: "ws://example.com", opts: DialOptions{Subprotocols: []string{""}}, want: "DialOptions.Subprotocols"},
+		{name: "repeated subprotocol", url: "ws://example.com", opts: DialOptions{Subprotocols: []string{"a", "b", "a"}}, want: "listed twice"},
 		{name: "bad connect header", url: "ws://example.com", opts: DialOptions{ProxyConnectHeader: http.Header{"Host": {"x"}}}, want: "ProxyConnectHeader"},
 	}
 	for _, tt := range tests {
@@ -468,8 +520,8 @@ func TestDialBadInput(t *testing.T) {
 			if c != nil || resp != nil {
 				t.Fatalf("got %v, %v, want nil, nil", c, resp)
 			}
-			if err == nil || !strings.HasPrefix(err.Error(), "websocket: dial") || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("got error %v, want websocket: dial...%s", err, tt.want)
+			if err == nil || !strings.HasPrefix(err.Error(), "websocket: ") || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got error %v, want websocket: ...%s", err, tt.want)
 			}
 		})
 	}

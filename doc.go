@@ -30,7 +30,12 @@
 // Reads take a [context.Context]. When it ends, the read returns its error
 // and the Conn remains usable: the bytes already read are kept, and the next
 // Read returns the whole message. So a context with a timeout works as an
-// idle timeout without losing data.
+// idle timeout without losing data. One case differs: when the context ends
+// in the middle of a compressed message, the decompressor cannot resume;
+// the Conn then closes the connection with code 1001 at once, the read
+// returns the context's error and later reads an error wrapping
+// [net.ErrClosed]. With compression on, bound idle reads with the
+// IdleTimeout option rather than a read context.
 //
 // # Writing
 //
@@ -40,8 +45,10 @@
 // at once: messages go out whole, one after another, and control frames
 // (pongs, pings, the close frame) go out between the fragments of a long
 // message rather than waiting for its end. A write whose context ends
-// before its frame has started leaves the Conn usable; one cut off halfway
-// through a frame closes the connection.
+// before its first frame has started sends nothing and leaves the Conn
+// usable (with compression, the compressor forgets the message too, so the
+// messages after it inflate exactly); one cut off after that closes the
+// connection.
 //
 // # Detecting a dead peer
 //

@@ -77,14 +77,17 @@ func ExampleSuggestedServer() {
 	// write: 30s
 }
 
-// The metrics as JSON, on the /debug/vars page that package expvar serves.
-func ExampleServer_Expvar() {
-	ws := &websocket.Server{}
-	expvar.Publish("websocket_example", ws.Expvar())
+// The metrics as JSON on the /debug/vars page that package expvar serves.
+// The websocket package publishes nothing itself: an application that
+// wants the page imports expvar and publishes the metrics, once, under a
+// name of its choice.
+func ExampleServer_Metrics() {
+	srv := &websocket.Server{}
+	expvar.Publish("websocket", expvar.Func(func() any { return srv.Metrics() }))
 
 	// A request that is not a WebSocket handshake is refused and counted.
-	ws.Upgrade(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil), nil)
-	fmt.Println(expvar.Get("websocket_example"))
+	srv.Upgrade(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil), nil)
+	fmt.Println(expvar.Get("websocket"))
 	// Output:
 	// {"ConnsTotal":0,"ConnsActive":0,"HandshakeFailures":{"bad_request":1},"MessagesIn":0,"MessagesOut":0,"BytesIn":0,"BytesOut":0,"ReadErrors":0,"WriteErrors":0,"PongTimeouts":0,"CloseSent":{},"CloseReceived":{}}
 }

@@ -82,12 +82,12 @@ func ExampleDial() {
 		c.Read(r.Context(), nil) // until the client closes
 	}))
 	defer srv.Close()
-	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	serverURL := "ws" + strings.TrimPrefix(srv.URL, "http")
 
-	// url is the server's, for example "ws://localhost:8080/".
+	// serverURL is the server's, for example "ws://localhost:8080/".
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, url, nil)
+	c, _, err := websocket.Dial(ctx, serverURL, nil)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -593,7 +593,7 @@ func FuzzInflate(f *testing.F) {
 			case badText && errors.Is(err, ErrInvalidUTF8):
 				codes = []StatusCode{StatusInvalidFramePayloadData}
 			case broken && !tooBig && errors.Is(err, ErrProtocol):
-				codes = []StatusCode{StatusInvalidFramePayloadData}
+				codes = []StatusCode{StatusProtocolError}
 			case werr != nil && !broken && !tooBig:
 				codes = []StatusCode{StatusInternalError}
 			default:

@@ -10,8 +10,10 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -102,7 +104,10 @@ func headerTokens(h http.Header, name string) []string {
 // it with the status RFC 6455 calls for and a short plain-text body, and
 // returns an error wrapping [ErrBadHandshake]: 405 for a method other than
 // GET, 426 when the Upgrade token or version 13 is missing, 403 for an origin
-// that is not allowed, and 400 for anything else malformed.
+// that is not allowed, and 400 for anything else malformed. An option set
+// to a value it cannot take (a negative size or duration, a compression
+// level or window size out of range...) is the server's fault: Upgrade
+// answers 500 and returns an error naming the field.
 //
 // The origin check is on by default: a browser request is accepted only from
 // the request's own host or from opts.OriginPatterns.
@@ -112,6 +117,10 @@ func headerTokens(h http.Header, name string) []string {
 func Upgrade(w http.ResponseWriter, r *http.Request, opts *UpgradeOptions) (*Conn, error) {
 	if opts == nil {
 		opts = &UpgradeOptions{}
+	}
+	if err := opts.check(); err != nil {
+		http.Error(w, "websocket: the server is misconfigured", http.StatusInternalServerError)
+		return nil, err
 	}
 	if status, reason := checkRequest(w, r, opts); status != 0 {
 		http.Error(w, "websocket: "+reason, status)
@@ -177,15 +186,25 @@ func checkRequest(w http.ResponseWriter, r *http.Request, opts *UpgradeOptions) 
 }
 
 // checkOrigin allows a request without Origin (not from a browser), one
-// whose origin host equals the request's Host, and one matching a pattern.
+// whose origin host equals the request's Host, and one matching a pattern
+// (RFC 6455 §10.2). A refusal names the Origin and the Host it compared and
+// the usual fixes, in one line, because the common cause is a reverse proxy
+// that replaced the Host the browser sent: nginx's "proxy_set_header Host
+// $host;" drops the port, so "Origin: http://127.0.0.1:8443" reaches us with
+// "Host: 127.0.0.1".
 func checkOrigin(r *http.Request, patterns []string) error {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return nil
 	}
+	if origin == "null" {
+		// An opaque origin (RFC 6454 §6.2, §7.3): sandboxed iframes and
+		// file:// pages. It names no host, so nothing can match it.
+		return errors.New(originReason("opaque origin (null), as sandboxed iframes and file:// pages send, matches neither Host ", r.Host, " nor any OriginPatterns entry; serve the page over http(s)"))
+	}
 	u, err := url.Parse(origin)
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("malformed Origin %q", origin)
+		return errors.New(originReason("malformed Origin ", origin, " (Host ", r.Host, "): want scheme://host[:port]"))
 	}
 	if strings.EqualFold(u.Host, r.Host) {
 		return nil
@@ -199,7 +218,80 @@ func checkOrigin(r *http.Request, patterns []string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("origin %q not allowed", origin)
+	host := url.URL{Host: r.Host}
+	differ := ": hosts differ"
+	if strings.EqualFold(u.Hostname(), host.Hostname()) && u.Port() != host.Port() {
+		differ = ": same hostname, ports differ"
+	}
+	return errors.New(originReason("Origin ", origin, " vs Host ", r.Host, differ+"; fix: proxy_set_header Host $http_host; (nginx) or list it in UpgradeOptions.OriginPatterns"))
+}
+
+// maxOriginReason bounds an origin refusal so that the body Upgrade answers
+// with ("websocket: ", the reason, a newline) stays within 200 bytes
+// however long the headers the client sent.
+const maxOriginReason = 200 - len("websocket: \n")
+
+// originReason joins parts into a refusal: text at even indexes as it is,
+// header values at odd indexes quoted (so the reason stays on one line).
+// When the whole would exceed maxOriginReason, values shorter than an equal
+// share of the room keep their length and the others share the rest
+// equally, each cut short.
+func originReason(parts ...string) string {
+	room := maxOriginReason
+	var long []int // indexes of the values not yet known to fit
+	for i, p := range parts {
+		if i%2 == 0 {
+			room -= len(p)
+		} else {
+			long = append(long, i)
+		}
+	}
+	quoted := make([]string, len(parts))
+	for _, i := range long {
+		quoted[i] = strconv.Quote(parts[i])
+	}
+	// Values shorter than an equal share keep their length and give what
+	// they do not use to the others.
+	for changed := true; changed && len(long) > 0; {
+		changed = false
+		share := room / len(long)
+		for j, i := range long {
+			if len(quoted[i]) <= share {
+				room -= len(quoted[i])
+				long = append(long[:j], long[j+1:]...)
+				changed = true
+				break
+			}
+		}
+	}
+	for _, i := range long {
+		quoted[i] = quoteWithin(parts[i], room/len(long))
+	}
+	var b strings.Builder
+	for i, p := range parts {
+		if i%2 == 0 {
+			b.WriteString(p)
+		} else {
+			b.WriteString(quoted[i])
+		}
+	}
+	return b.String()
+}
+
+// quoteWithin returns s quoted as by [strconv.Quote], cut short with "..."
+// inside the quotes so that the result takes at most n bytes.
+func quoteWithin(s string, n int) string {
+	const more = "..."
+	if n < len(`""`)+len(more) {
+		return `"` + more + `"`
+	}
+	s = s[:min(len(s), n)] // quoting never shortens
+	for len(s) > 0 && len(strconv.Quote(s))+len(more) > n {
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
+	}
+	q := strconv.Quote(s)
+	return q[:len(q)-1] + more + `"`
 }
 
 // selectSubprotocol returns the first of the server's protocols that the

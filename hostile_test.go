@@ -437,7 +437,7 @@ func hostileCatalogue() []hostileCase {
 			name:     "corrupt compressed data",
 			compress: true,
 			frames:   []wstest.Frame{{Fin: true, RSV: 0x40, Op: wstest.OpBinary, Payload: []byte{0xff, 0xff, 0xff}}},
-			sent:     StatusInvalidFramePayloadData,
+			sent:     StatusProtocolError, // the code ErrProtocol documents
 			readErr:  ErrProtocol,
 		})
 		add(hostileCase{

@@ -8,7 +8,7 @@ import (
 // connStats counts a Conn's traffic. The reader and the writers update it
 // with atomic adds, never a lock, and any goroutine may read it.
 type connStats struct {
-	msgsIn, bytesIn      atomic.Uint64 // by the reader
+	msgsIn, bytesIn      atomic.Uint64 // by the reader: messages read whole, payload bytes read
 	msgsOut, bytesOut    atomic.Uint64 // by the writer holding frameMu
 	pongs                atomic.Uint64 // by the reader; the heartbeat watches it
 	closeSent, closeRecv atomic.Uint32 // close codes, 0 for none
@@ -21,14 +21,6 @@ const (
 	flagWriteFailed
 	flagPongTimeout
 )
-
-// countIn counts a received data frame.
-func (s *connStats) countIn(h header) {
-	if h.op != opContinuation {
-		s.msgsIn.Add(1)
-	}
-	s.bytesIn.Add(uint64(h.length))
-}
 
 // countOut counts a frame about to be sent; control frames are not counted.
 func (s *connStats) countOut(h header) {
@@ -46,9 +38,11 @@ func (s *connStats) flag(f uint32) { s.flags.Or(f) }
 // ConnStats counts what one connection has carried, as reported by
 // [Conn.Stats] and [MetricsHook.ConnClosed].
 type ConnStats struct {
-	// MessagesIn and MessagesOut count data messages received and sent;
-	// BytesIn and BytesOut count their payload bytes as they are on the
-	// wire (compressed, for compressed messages).
+	// MessagesIn counts the data messages read whole (including those the
+	// application skipped), MessagesOut those sent. BytesIn counts the
+	// payload bytes read from the wire, BytesOut those sent, compressed for
+	// compressed messages. A message refused before it was read (over the
+	// read limit, say) counts for nothing but the bytes read of it.
 	MessagesIn, MessagesOut uint64
 	BytesIn, BytesOut       uint64
 

@@ -3,6 +3,8 @@ package websocket
 import (
 	"context"
 	"encoding/binary"
+	"errors"
+	"os"
 	"time"
 )
 
@@ -86,16 +88,27 @@ func (c *Conn) flushPong(ctx context.Context) error {
 	if wt := c.cfg.writeTimeout; wt > 0 {
 		wait = min(wait, wt-now.Sub(c.pongStall))
 	}
-	pctx, cancel := context.WithTimeout(ctx, wait)
-	err := c.writeFrame(pctx, header{fin: true, op: opPong, length: int64(n)}, c.pong[:n])
-	cancel()
+	h := header{fin: true, op: opPong, length: int64(n)}
+	var err error
+	if c.frameMu.tryLock() {
+		// Uncontended, the usual case: the socket's write deadline bounds
+		// the write, and nothing is allocated.
+		err = c.writePong(ctx, h, now.Add(wait))
+	} else {
+		pctx, cancel := context.WithTimeout(ctx, wait)
+		err = c.writeFrame(pctx, h, c.pong[:n])
+		cancel()
+		if err == pctx.Err() && ctx.Err() == nil {
+			err = errPongDropped
+		}
+	}
 	switch {
 	case err == nil:
 		c.pongStall = time.Time{}
 	case err == ctx.Err():
 		c.interrupted = c.msgActive
 		return err
-	case err == pctx.Err():
+	case err == errPongDropped:
 		if wt := c.cfg.writeTimeout; wt > 0 && time.Since(c.pongStall) >= wt {
 			c.stats.flag(flagWriteFailed)
 			c.closeConn()
@@ -106,6 +119,53 @@ func (c *Conn) flushPong(ctx context.Context) error {
 	// business.
 	c.pongPending = 0
 	return nil
+}
+
+// errPongDropped reports a pong not written by its deadline, nothing of it
+// sent: the Conn stays usable.
+var errPongDropped = errors.New("websocket: pong not written in time")
+
+// writePong writes the pong h owed (its payload in c.pong) before deadline,
+// holding frameMu, which it releases. It returns errPongDropped if none of
+// it could be written by then, ctx's error if ctx ended before any of it
+// was, and otherwise what a failed frame write returns.
+func (c *Conn) writePong(ctx context.Context, h header, deadline time.Time) error {
+	defer c.frameMu.unlock()
+	switch {
+	case c.writeErr != nil:
+		return c.writeErr
+	case c.closeSent:
+		return errCloseSent
+	case ctx.Err() != nil:
+		return ctx.Err()
+	}
+	bp := c.wpool.Get().(*[]byte)
+	defer c.wpool.Put(bp)
+	buf := *bp
+	if c.client {
+		h.masked = true
+		h.key = uint32(c.rng.Uint64())
+	}
+	off := putHeader(buf, h)
+	k := copy(buf[off:], c.pong[:h.length])
+	if c.client {
+		mask(h.key, buf[off:off+k])
+	}
+	c.nc.SetWriteDeadline(deadline)
+	c.wwatch.arm(ctx)
+	written, err := c.nc.Write(buf[:off+k])
+	c.wwatch.disarm()
+	// The next frame sets its own deadline only with WriteTimeout.
+	if c.cfg.writeTimeout == 0 {
+		c.nc.SetWriteDeadline(time.Time{})
+	}
+	if err == nil {
+		return nil
+	}
+	if written == 0 && ctx.Err() == nil && errors.Is(err, os.ErrDeadlineExceeded) && !c.isClosed() {
+		return errPongDropped
+	}
+	return c.writeFailed(ctx, written, err)
 }
 
 // pongWriteTimeout bounds how long the reader tries to send a pong: long

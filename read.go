@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"net"
 	"os"
 	"slices"
+	"time"
 )
 
 // Frame-level violations (RFC 6455 §5), reported with close code 1002.
@@ -22,6 +25,7 @@ var (
 	errNestedMessage   = protocolError("new data frame inside a fragmented message")
 	errInvalidUTF8Text = fmt.Errorf("%w: text message", ErrInvalidUTF8)
 	errCorruptDeflate  = protocolError("invalid compressed data")
+	errCompressedCut   = fmt.Errorf("websocket: connection closed after a read of a compressed message was cut off by its context: %w", net.ErrClosed)
 )
 
 // Read reads the next whole message, appends it to buf and returns the
@@ -31,7 +35,11 @@ var (
 //
 // When ctx ends before the message is complete, Read returns buf unchanged
 // and ctx's error, and the Conn remains usable: the bytes read so far are
-// kept, and the next Read returns the whole message.
+// kept, and the next Read returns the whole message. A compressed message
+// (permessage-deflate) is the exception: the decompressor cannot resume, so
+// the Conn sends a close frame with code 1001 (going away), without waiting
+// for the peer's, and closes the connection; Read returns ctx's error and
+// later reads an error wrapping [net.ErrClosed].
 //
 // When the peer closes the connection, Read returns a [*CloseError].
 func (c *Conn) Read(ctx context.Context, buf []byte) (MessageType, []byte, error) {
@@ -56,7 +64,9 @@ func (c *Conn) Read(ctx context.Context, buf []byte) (MessageType, []byte, error
 			if c.msgCompressed {
 				// Room for one byte over the limit at most: enough to
 				// see a message is too big, not to double a bomb's buffer.
-				grow = int(min(int64(grow), c.readLimit.Load()-c.msgInflated+1))
+				if room := c.readLimit.Load() - c.msgInflated; room < int64(grow) {
+					grow = int(room) + 1
+				}
 			}
 			buf = slices.Grow(buf, grow)
 		}
@@ -79,8 +89,11 @@ func (c *Conn) Read(ctx context.Context, buf []byte) (MessageType, []byte, error
 //
 // A message whose reader was left unfinished is skipped by the next Reader
 // or Read, unless a read of it was cut off by its context: then the next
-// Reader (or Read) continues that message where it stopped. The reader must
-// not be used after the next call to Reader or Read.
+// Reader (or Read) continues that message where it stopped. A skip cut off
+// by its context is taken up by the next call: an abandoned message is
+// never delivered. Cutting off a read of a compressed message closes the
+// connection, as for Read. The reader must not be used after the next call
+// to Reader or Read.
 func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
 	if err := c.beginRead(ctx); err != nil {
 		return 0, nil, err
@@ -124,6 +137,9 @@ func (c *Conn) startMessage(ctx context.Context) error {
 	c.pending = c.pending[:0]
 	for c.msgActive {
 		if err := c.skipMessage(ctx); err != nil {
+			// An abandoned message stays abandoned: a skip cut off by
+			// ctx is resumed by the next read, never the message.
+			c.interrupted = false
 			return err
 		}
 	}
@@ -160,6 +176,7 @@ func (c *Conn) skipFrame(ctx context.Context) error {
 		// Count as it goes: a read cut off by ctx must resume exactly.
 		n, err := c.br.Discard(int(min(c.frameLeft, int64(c.br.Size()))))
 		c.frameLeft -= int64(n)
+		c.stats.bytesIn.Add(uint64(n))
 		if err != nil {
 			return c.readFailed(ctx, err)
 		}
@@ -244,6 +261,7 @@ func (c *Conn) readMessage(ctx context.Context, p []byte) (int, error) {
 // endMessage records that the current message has been read whole.
 func (c *Conn) endMessage() {
 	c.msgActive = false
+	c.stats.msgsIn.Add(1)
 	if c.msgCompressed {
 		c.cfg.deflate.endInflate()
 	}
@@ -257,11 +275,20 @@ func (c *Conn) inflateFailed(ctx context.Context, err error) error {
 	switch {
 	case c.readErr != nil:
 		return c.readErr
-	case errors.As(err, &corrupt), err == io.ErrUnexpectedEOF: // RFC 7692 §8
-		return c.fail(StatusInvalidFramePayloadData, errCorruptDeflate)
+	case errors.As(err, &corrupt), err == io.ErrUnexpectedEOF:
+		// RFC 7692 §8: compressed data that does not inflate fails the
+		// connection; it breaks the extension's protocol, hence 1002 and
+		// ErrProtocol.
+		return c.fail(StatusProtocolError, errCorruptDeflate)
 	case ctx.Err() != nil:
+		// The caller's context has ended: close at once, without the
+		// linger of fail.
 		c.interrupted = false
-		c.fail(StatusGoingAway, ctx.Err())
+		c.readErr = errCompressedCut
+		c.stats.flag(flagReadFailed)
+		c.closeStarted.Store(true)
+		c.writeClose(time.Now().Add(c.cfg.closeTimeout), StatusGoingAway, "")
+		c.closeConn()
 		return ctx.Err()
 	}
 	return c.fail(StatusInternalError, err)
@@ -291,6 +318,7 @@ func (c *Conn) readPayload(ctx context.Context, p []byte) (int, error) {
 			c.maskKey = mask(c.maskKey, p[:n])
 		}
 		c.frameLeft -= int64(n)
+		c.stats.bytesIn.Add(uint64(n))
 		return n, nil
 	}
 	return 0, c.readFailed(ctx, err)
@@ -330,7 +358,6 @@ func (c *Conn) nextFrame(ctx context.Context) error {
 			}
 			continue
 		}
-		c.stats.countIn(h)
 		if h.op != opContinuation {
 			c.msgActive = true
 			c.msgType = MessageType(h.op)
@@ -385,7 +412,8 @@ func (c *Conn) checkHeader(h header) error {
 func (c *Conn) wireLimit() int64 {
 	limit := c.readLimit.Load()
 	if c.msgCompressed {
-		limit += limit/16 + 1024
+		// Saturate: a limit near math.MaxInt64 must not wrap around.
+		limit += min(limit/16+1024, math.MaxInt64-limit)
 	}
 	return limit
 }

@@ -522,9 +522,13 @@ func TestReadClosePayload(t *testing.T) {
 				if _, _, err2 := c.Read(context.Background(), nil); err2 != err {
 					t.Errorf("Read after close: got %v, want %v", err2, err)
 				}
-				// The close handshake is over: Close has nothing left to do.
+				// The close handshake is over, and it completed: Close
+				// reports that, and a second Close that it was called.
+				if err := c.Close(StatusNormalClosure, ""); err != nil {
+					t.Errorf("Close after the peer's close: got %v, want nil", err)
+				}
 				if err := c.Close(StatusNormalClosure, ""); !errors.Is(err, net.ErrClosed) {
-					t.Errorf("Close after the peer's close: got %v, want net.ErrClosed", err)
+					t.Errorf("second Close: got %v, want net.ErrClosed", err)
 				}
 			})
 		}

@@ -104,7 +104,8 @@ type SendQueue struct {
 	inflight bool            // the writer is writing a message
 	waiters  []chan struct{} // signalled when room appears or the queue ends
 	closed   bool            // Close was called: no more messages are accepted
-	err      error           // the queue has ended: what Send returns, and Close
+	err      error           // the queue has ended, and why: what Send returns
+	lost     error           // an accepted message was not written: what Close returns
 	slow     bool            // OverflowClose struck: the writer must close the Conn
 	timer    *time.Timer
 }
@@ -272,6 +273,9 @@ func (q *SendQueue) endLocked(err error) {
 	if q.err == nil {
 		q.err = err
 	}
+	if q.n > 0 {
+		q.loseLocked()
+	}
 	for ; q.n > 0; q.n-- {
 		m := &q.ring[q.head]
 		q.pending--
@@ -283,6 +287,15 @@ func (q *SendQueue) endLocked(err error) {
 		q.head = (q.head + 1) % len(q.ring)
 	}
 	q.wakeSenders()
+}
+
+// loseLocked records that an accepted message will not be written, for
+// Close to report with the error that ended the queue. The caller holds mu
+// and has ended the queue.
+func (q *SendQueue) loseLocked() {
+	if q.lost == nil {
+		q.lost = q.err
+	}
 }
 
 // wakeSenders lets the Send and Broadcast calls waiting for room look
@@ -319,6 +332,9 @@ func (q *SendQueue) run() {
 			select {
 			case <-q.wake:
 			case <-q.c.done:
+				// The Conn has closed with nothing queued: Send
+				// reports that the queue ended, but nothing accepted
+				// was lost, so Close does not.
 				q.mu.Lock()
 				q.endLocked(errClosed)
 				q.mu.Unlock()
@@ -349,6 +365,7 @@ func (q *SendQueue) run() {
 		q.bytes -= m.size()
 		if err != nil {
 			q.endLocked(err)
+			q.loseLocked()
 		}
 		q.wakeSenders()
 	}
@@ -372,9 +389,16 @@ func (q *SendQueue) run() {
 // since a message cut off mid-frame cannot be followed by anything. So
 // Close(ctx) with a context already done discards without waiting.
 //
-// Close returns nil when every message accepted by Send was written, ctx's
-// error when some were discarded, or the error that ended the queue
-// earlier. It may be called more than once and from several goroutines.
+// Close returns nil when every message accepted by Send, SendPrepared or
+// Broadcast was written, whatever happened to the Conn afterwards: a peer
+// that closes the connection once it has read them all is no error. It
+// returns an error only when some accepted message was not written,
+// because it was discarded or its write failed, and the error is the
+// reason: ctx's error if Close gave up on the message, the write's error,
+// an error wrapping [net.ErrClosed] if the Conn was closed first, or one
+// matching [ErrQueueFull] after OverflowClose. A message counts as written
+// once its write has succeeded, whether or not the peer has read it. Close
+// may be called more than once and from several goroutines.
 func (q *SendQueue) Close(ctx context.Context) error {
 	q.mu.Lock()
 	q.closed = true
@@ -396,7 +420,7 @@ func (q *SendQueue) Close(ctx context.Context) error {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.err
+	return q.lost
 }
 
 // Broadcast queues pm on every queue in queues, without copying it, and

@@ -241,9 +241,8 @@ func TestSendQueueClose(t *testing.T) {
 			wantErr: context.DeadlineExceeded,
 		},
 		{
-			name:      "Conn closed",
+			name:      "Conn closed with nothing queued",
 			closeConn: true,
-			wantErr:   net.ErrClosed,
 		},
 	}
 	for _, tt := range tests {
@@ -333,6 +332,120 @@ func TestSendQueueConnClosed(t *testing.T) {
 			t.Errorf("Send: got %v, want net.ErrClosed", err)
 		}
 	})
+}
+
+// Close reports an error only when a message it accepted was not written,
+// whatever became of the Conn once they all were: a queue whose peer read
+// every message and then closed normally used to report the close.
+func TestSendQueueCloseReportsUnwritten(t *testing.T) {
+	wstest.CheckLeaks(t)
+	const queued = 3
+	tests := []struct {
+		name    string
+		read    int    // messages the peer reads before the Conn ends
+		end     string // how the Conn ends before Close: "handshake" (the peer closes normally), "CloseNow", or "" for not at all
+		ctxDone bool   // Close's context has ended already
+		wantErr error  // nil: Close returns nil
+	}{
+		{
+			name: "all read, then the peer closes normally",
+			read: queued,
+			end:  "handshake",
+		},
+		{
+			name:    "all read, then the peer closes normally, context done",
+			read:    queued,
+			end:     "handshake",
+			ctxDone: true,
+		},
+		{
+			name: "all read, then the Conn is closed",
+			read: queued,
+			end:  "CloseNow",
+		},
+		{
+			name:    "none read, the Conn is closed",
+			end:     "CloseNow",
+			wantErr: net.ErrClosed,
+		},
+		{
+			name:    "one read, the Conn is closed",
+			read:    1,
+			end:     "CloseNow",
+			wantErr: net.ErrClosed,
+		},
+		{
+			name:    "none read, context done",
+			ctxDone: true,
+			wantErr: context.Canceled,
+		},
+		{
+			name:    "one read, context done",
+			read:    1,
+			ctxDone: true,
+			wantErr: context.Canceled,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				server, peer := pipeServer(t)
+				q := NewSendQueue(server, nil)
+				bg := context.Background()
+				for i := range queued {
+					if err := q.Send(bg, MessageText, msg(i)); err != nil {
+						t.Fatalf("Send %d: %v", i, err)
+					}
+				}
+				for i := range tt.read {
+					readText(t, peer, string(msg(i)))
+				}
+				synctest.Wait() // the writer is idle, or stuck on the next message
+				switch tt.end {
+				case "handshake":
+					readErr := make(chan error, 1)
+					go func() {
+						_, _, err := server.Read(bg, nil)
+						readErr <- err
+					}()
+					if err := peer.WriteClose(uint16(StatusNormalClosure), ""); err != nil {
+						t.Fatalf("WriteClose: %v", err)
+					}
+					if code, _, err := peer.ReadClose(); err != nil || StatusCode(code) != StatusNormalClosure {
+						t.Fatalf("got close %d %v, want %d", code, err, StatusNormalClosure)
+					}
+					if err := peer.ReadEOF(); err != nil {
+						t.Fatalf("after the close handshake: %v", err)
+					}
+					if err := <-readErr; CloseStatus(err) != StatusNormalClosure {
+						t.Fatalf("Read: got %v, want a close with %d", err, StatusNormalClosure)
+					}
+				case "CloseNow":
+					server.CloseNow()
+				}
+				if tt.end != "" {
+					<-server.done
+					<-q.done // the queue has seen the Conn end
+					if err := q.Send(bg, MessageText, msg(9)); !errors.Is(err, net.ErrClosed) {
+						t.Errorf("Send on the ended queue: got %v, want net.ErrClosed", err)
+					}
+				}
+				ctx := bg
+				if tt.ctxDone {
+					c, cancel := context.WithCancel(bg)
+					cancel()
+					ctx = c
+				}
+				err := q.Close(ctx)
+				if !errors.Is(err, tt.wantErr) { // with wantErr nil, true unless err is nil
+					t.Errorf("Close: got %v, want %v", err, tt.wantErr)
+				}
+				if err := q.Send(bg, MessageText, msg(10)); !errors.Is(err, net.ErrClosed) {
+					t.Errorf("Send after Close: got %v, want net.ErrClosed", err)
+				}
+			})
+		})
+	}
 }
 
 func TestSendQueueBytes(t *testing.T) {

@@ -3,7 +3,6 @@ package websocket
 import (
 	"context"
 	"errors"
-	"expvar"
 	"net/http"
 	"strconv"
 	"sync"
@@ -220,6 +219,12 @@ func (s *Server) remove(c *Conn) {
 // Metrics returns a snapshot of the Server's counters. It visits every
 // open connection, so call it at the pace of a metrics scrape, not per
 // message.
+//
+// The package publishes nothing by itself. To show the metrics as JSON on
+// the /debug/vars page of package expvar, an application that serves it
+// publishes them:
+//
+//	expvar.Publish("websocket", expvar.Func(func() any { return srv.Metrics() }))
 func (s *Server) Metrics() Metrics {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -230,14 +235,6 @@ func (s *Server) Metrics() Metrics {
 		m.add(c.Stats())
 	}
 	return m
-}
-
-// Expvar returns a variable that shows the Server's [Metrics] as JSON, for
-// [expvar.Publish]:
-//
-//	expvar.Publish("websocket", ws.Expvar())
-func (s *Server) Expvar() expvar.Var {
-	return expvar.Func(func() any { return s.Metrics() })
 }
 
 func (s *Server) initLocked() {

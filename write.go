@@ -37,7 +37,12 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 		if err == nil {
 			_, err = w.Write(p)
 		}
-		return errors.Join(err, w.finish())
+		// finish runs either way, to release the buffers; the first
+		// error is the one to report.
+		if ferr := w.finish(); err == nil {
+			err = ferr
+		}
+		return err
 	}
 	return c.writeFrame(ctx, header{fin: true, op: opcode(typ), length: int64(len(p))}, p)
 }
@@ -77,6 +82,10 @@ type messageWriter struct {
 	zw       *flate.Writer
 	tail     tailHolder // between zw and the frames
 	open     bool
+	// started is set once a frame of the message went out. Until then a
+	// cut-off leaves the Conn usable, and a compressor with context
+	// takeover that took in the message must forget it (see finish).
+	started bool
 }
 
 func (w *messageWriter) begin(ctx context.Context, op opcode) {
@@ -90,6 +99,7 @@ func (w *messageWriter) begin(ctx context.Context, op opcode) {
 		w.compress = 0
 	}
 	w.open = true
+	w.started = false
 }
 
 // Write sends p through the compressor or buffers it, sending a frame each
@@ -177,11 +187,21 @@ func (w *messageWriter) finish() error {
 		if err == nil && (w.tail.n != len(deflateTail) || w.tail.tail != deflateTail) {
 			err = errors.New("websocket: compressor did not end with a flush marker")
 		}
-		w.c.cfg.deflate.release(w.zw)
-		w.zw = nil
 	}
 	if err == nil {
 		err = w.flush(true)
+	}
+	if w.compress == 1 {
+		d := w.c.cfg.deflate
+		if !w.started && !d.writeNoContext {
+			// The compressor took in a message the peer never got; the
+			// next message must not refer back to it (RFC 7692 §7.1.1).
+			// A reset compressor refers to nothing before it, which any
+			// peer inflates correctly.
+			w.zw.Reset(&w.tail)
+		}
+		d.release(w.zw)
+		w.zw = nil
 	}
 	w.open = false
 	w.c.wpool.Put(w.buf)
@@ -221,7 +241,11 @@ func (w *messageWriter) flush(fin bool) error {
 // the peer is inside the message and may see nothing but its rest (§5.4),
 // so the connection fails.
 func (w *messageWriter) cutOff(h header, err error) error {
-	if err == nil || err != w.ctx.Err() {
+	if err == nil {
+		w.started = true
+		return nil
+	}
+	if err != w.ctx.Err() {
 		return err
 	}
 	if h.op != opContinuation {

@@ -82,7 +82,7 @@ func run(ctx context.Context, ln net.Listener, cfg config) error {
 	})
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, ws.Expvar().String())
+		io.WriteString(w, expvar.Func(func() any { return ws.Metrics() }).String())
 	})
 	mux.Handle("/debug/vars", expvar.Handler())
 
@@ -139,7 +139,7 @@ func echo(c *websocket.Conn) {
 // publishOnce publishes the first Server's metrics as the expvar
 // "websocket"; expvar names are global to the process.
 func publishOnce(ws *websocket.Server) {
-	publish.Do(func() { expvar.Publish("websocket", ws.Expvar()) })
+	publish.Do(func() { expvar.Publish("websocket", expvar.Func(func() any { return ws.Metrics() })) })
 }
 
 var publish sync.Once
