@@ -66,9 +66,10 @@ type Conn struct {
 	peerClosed   chan struct{} // closed when the peer's close frame arrived
 	done         chan struct{} // closed when the Conn closes nc, just before
 	closeOnce    sync.Once
-	cause        error      // why the Conn closed itself, if it did; set before done is closed
-	hb           *heartbeat // nil unless a heartbeat or idle timeout is on
-	stats        connStats  // counted with atomics by the reader and writers
+	cause        error                    // why the Conn closed itself, if it did; set before done is closed
+	lifetime     atomic.Pointer[lifetime] // made by the first call to Context
+	hb           *heartbeat               // nil unless a heartbeat or idle timeout is on
+	stats        connStats                // counted with atomics by the reader and writers
 
 	// Owned by the reader: the goroutine holding readMu.
 	readMu    sema
@@ -188,6 +189,9 @@ func (c *Conn) closeWith(cause error) bool {
 		c.hb.stop()
 		close(c.done)
 		c.nc.Close()
+		if l := c.lifetime.Load(); l != nil {
+			l.cancel(c.closedErr())
+		}
 	})
 	if did && c.cfg.onClose != nil {
 		c.cfg.onClose(c)
@@ -203,6 +207,36 @@ func (c *Conn) closedErr() error {
 		return errClosed
 	}
 	return &CloseError{Code: StatusAbnormalClosure, err: c.cause}
+}
+
+// Context returns a context that is done once the connection has closed,
+// for whatever reason: a closing handshake, CloseNow, a failure, the
+// heartbeat. [context.Cause] then reports an error wrapping [net.ErrClosed]
+// or a [*CloseError] saying why the Conn closed itself. It lets code built
+// on the Conn, such as connection trackers and send queues, learn of the
+// close without a goroutine of its own ([context.AfterFunc]). The context
+// is made on the first call, so a Conn that is never asked for one costs
+// nothing more.
+func (c *Conn) Context() context.Context {
+	if l := c.lifetime.Load(); l != nil {
+		return l.ctx
+	}
+	l := &lifetime{}
+	l.ctx, l.cancel = context.WithCancelCause(context.Background())
+	if !c.lifetime.CompareAndSwap(nil, l) {
+		l.cancel(nil)
+		return c.lifetime.Load().ctx
+	}
+	if c.isClosed() { // closed before l was stored: closeWith missed it
+		l.cancel(c.closedErr())
+	}
+	return l.ctx
+}
+
+// lifetime is the context [Conn.Context] returns, with its cancel function.
+type lifetime struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
 }
 
 // isClosed reports whether closeConn has run.

@@ -24,11 +24,12 @@ var ErrBadHandshake = errors.New("websocket: bad handshake")
 
 // HandshakeError describes a failed opening handshake. On the client,
 // Response is the server's answer (its Body holds up to the first KiB of the
-// response body); on the server it is nil.
+// response body) and Status is zero; on the server, Response is nil and
+// Status is the HTTP status Upgrade answered with.
 type HandshakeError struct {
 	Reason   string
 	Response *http.Response
-	status   int // on the server, the HTTP status Upgrade answered with
+	Status   int
 }
 
 func (e *HandshakeError) Error() string {
@@ -124,7 +125,7 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *UpgradeOptions) (*Con
 	}
 	if status, reason := checkRequest(w, r, opts); status != 0 {
 		http.Error(w, "websocket: "+reason, status)
-		return nil, &HandshakeError{Reason: reason, status: status}
+		return nil, &HandshakeError{Reason: reason, Status: status}
 	}
 	key := r.Header.Get("Sec-WebSocket-Key")
 	protocol := selectSubprotocol(r.Header, opts.Subprotocols)

@@ -73,7 +73,7 @@ func (s *Server) Upgrade(w http.ResponseWriter, r *http.Request, opts *UpgradeOp
 		}
 		w.Header().Set("Retry-After", strconv.FormatInt(int64((retry+time.Second-1)/time.Second), 10))
 		http.Error(w, "websocket: "+refused, http.StatusServiceUnavailable)
-		return nil, &HandshakeError{Reason: refused, status: http.StatusServiceUnavailable}
+		return nil, &HandshakeError{Reason: refused, Status: http.StatusServiceUnavailable}
 	}
 
 	var o UpgradeOptions
@@ -119,7 +119,7 @@ func failureOf(err error, r *http.Request) HandshakeFailure {
 	if !errors.As(err, &he) {
 		return HandshakeAborted
 	}
-	switch he.status {
+	switch he.Status {
 	case http.StatusForbidden:
 		return HandshakeForbiddenOrigin
 	case http.StatusUpgradeRequired:
