@@ -401,3 +401,28 @@ func removeZone(host string) string {
 	}
 	return host[:j] + host[i:]
 }
+
+// handshakeReader limits how much the handshake reads while n >= 0, so that
+// a peer whose headers never end cannot make Dial buffer without bound.
+// Setting n to -1 lifts the limit.
+type handshakeReader struct {
+	r io.Reader
+	n int64
+}
+
+var errResponseTooLarge = errors.New("response header too large")
+
+func (l *handshakeReader) Read(p []byte) (int, error) {
+	if l.n < 0 {
+		return l.r.Read(p)
+	}
+	if l.n == 0 {
+		return 0, errResponseTooLarge
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}

@@ -265,11 +265,3 @@ func (c *Conn) probe() (waiting, full bool) {
 	n := c.br.Buffered()
 	return n > 0 || len(c.pending) > 0, n == c.br.Size()
 }
-
-// frameDeadline applies the WriteTimeout option to the frame about to be
-// written. The caller holds frameMu.
-func (c *Conn) frameDeadline() {
-	if t := c.cfg.writeTimeout; t > 0 {
-		c.nc.SetWriteDeadline(time.Now().Add(t))
-	}
-}

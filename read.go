@@ -260,8 +260,10 @@ func (c *Conn) readMessage(ctx context.Context, p []byte) (int, error) {
 
 // endMessage records that the current message has been read whole.
 func (c *Conn) endMessage() {
+	if c.msgActive { // it may be called again for a compressed message
+		c.stats.msgsIn.Add(1)
+	}
 	c.msgActive = false
-	c.stats.msgsIn.Add(1)
 	if c.msgCompressed {
 		c.cfg.deflate.endInflate()
 	}

@@ -117,6 +117,9 @@ func TestCompressedWriteCancelled(t *testing.T) {
 							t.Fatalf("message %d arrived as\n%q\nwant\n%q", i, got, msg)
 						}
 					}
+					if n := r.Stats().MessagesIn; n != uint64(len(want)) {
+						t.Errorf("Stats: %d messages in, want %d", n, len(want))
+					}
 				})
 			}
 		}

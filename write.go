@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 )
 
 var (
@@ -399,4 +400,12 @@ func (c *Conn) writeEncoded(ctx context.Context, h header, frame []byte) error {
 	defer c.wwatch.disarm()
 	_, err := c.write(ctx, 0, frame)
 	return err
+}
+
+// frameDeadline applies the WriteTimeout option to the frame about to be
+// written. The caller holds frameMu.
+func (c *Conn) frameDeadline() {
+	if t := c.cfg.writeTimeout; t > 0 {
+		c.nc.SetWriteDeadline(time.Now().Add(t))
+	}
 }
