@@ -193,9 +193,6 @@ func (c *Conn) closeWith(cause error) bool {
 			l.cancel(c.closedErr())
 		}
 	})
-	if did && c.cfg.onClose != nil {
-		c.cfg.onClose(c)
-	}
 	return did
 }
 

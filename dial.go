@@ -34,10 +34,6 @@ const (
 	maxErrorBodyWait = time.Second
 )
 
-// dialAbortDeadline is a deadline in the past: setting it makes pending and
-// later I/O on a connection fail at once.
-var dialAbortDeadline = time.Unix(1, 0)
-
 // reservedRequestHeaders are the headers Dial writes itself; a caller may not
 // set them through DialOptions.Header (RFC 6455 §4.1, §4.2.1). Keys are in
 // canonical form.
@@ -356,7 +352,7 @@ func watchContext(ctx context.Context, nc net.Conn) (release func() bool) {
 	if dl, ok := ctx.Deadline(); ok {
 		nc.SetDeadline(dl)
 	}
-	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(dialAbortDeadline) })
+	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(aLongTimeAgo) })
 	return stop
 }
 

@@ -59,24 +59,28 @@
 // writes then report an error wrapping [ErrPongTimeout]. IdleTimeout
 // closes a connection on which no data arrives, and WriteTimeout bounds
 // each frame written, so a peer that stops reading cannot block a writer.
-// [SuggestedServer] and [SuggestedClient] return options with all of these
-// set to values suited to the Internet. [Conn.Ping] sends a single ping and
-// waits for its pong.
+// For a server facing the Internet, a heartbeat every 25 s (under the
+// 30-60 s after which proxies commonly drop a silent connection) with a
+// 15 s PongTimeout, a 30 s WriteTimeout and a 10 s HandshakeTimeout suit
+// most services. [Conn.Ping] sends a single ping and waits for its pong.
 //
-// # Slow peers and broadcasting
+// # Batteries
 //
-// A [SendQueue] gives a Conn a bounded queue of outgoing messages, written
-// in order by one goroutine, with a policy for when it fills: block the
-// sender, drop the message, or close the slow peer. [NewPreparedMessage]
-// encodes a message once and [Broadcast] queues it on many connections
-// without copying. [Redialer] keeps a client connected, redialing with
-// exponential backoff and jitter.
+// Subpackages built only on this package's exported API add what many
+// services need:
+//   - github.com/wsforge/websocket/sendqueue: a bounded queue of outgoing
+//     messages per connection, with a policy for a slow peer, and Broadcast,
+//     which encodes a message once ([NewPreparedMessage]) for many queues;
+//   - github.com/wsforge/websocket/conntrack: connection tracking for a
+//     server, with a cap, graceful shutdown and metrics;
+//   - github.com/wsforge/websocket/redial: a client that stays connected,
+//     redialing with exponential backoff and jitter;
+//   - github.com/wsforge/websocket/wsjson: one JSON value per message;
+//   - github.com/wsforge/websocket/websockettest: connected pairs and a
+//     test server, for testing code that uses this package.
 //
-// # JSON and byte streams
-//
-// [ReadJSON] and [WriteJSON] read and write one JSON value per message,
-// streamed through encoding/json. [NetConn] presents a Conn as a
-// [net.Conn] carrying a byte stream, for code written against net.Conn.
+// [NetConn] presents a Conn as a [net.Conn] carrying a byte stream, for
+// code written against net.Conn.
 //
 // # Limits and defaults
 //
@@ -110,7 +114,8 @@
 // connection that ends without a close frame is reported as a CloseError
 // with [StatusAbnormalClosure] (1006). A peer that breaks the protocol is
 // sent 1002 ([ErrProtocol]), 1007 ([ErrInvalidUTF8]) or 1009
-// ([ErrMessageTooBig]) before the connection is closed. Once a Conn is
+// ([ErrMessageTooBig]) before the connection is closed. Close returns nil
+// only when a closing handshake completed, whichever side began it. Once a Conn is
 // closed, reads keep returning the error that ended them, and writes and
 // further Close or CloseNow calls return an error wrapping [net.ErrClosed].
 //
@@ -126,10 +131,8 @@
 // # Shutting down a server
 //
 // [http.Server.Shutdown] and [http.Server.Close] do not touch connections
-// taken over by Upgrade: the server no longer tracks them. Upgrade through
-// a [Server] instead: it counts the connections, can cap them (503 with
-// Retry-After), keeps [Metrics], and its Shutdown sends [StatusGoingAway] to
-// every connection, waits for their close handshakes while its context
-// lasts, and then closes the rest. Register it with
-// [http.Server.RegisterOnShutdown].
+// taken over by Upgrade: the server no longer tracks them. Track them
+// yourself ([Conn.Context] is done once a connection has closed), or
+// upgrade through the conntrack subpackage, whose Shutdown sends
+// [StatusGoingAway] to every connection and waits for the close handshakes.
 package websocket

@@ -54,44 +54,6 @@ func ExampleConn_Write() {
 	// binary "\x00\xff"
 }
 
-// One JSON value per message, each way: the server swaps the coordinates.
-func ExampleReadJSON() {
-	type point struct{ X, Y int }
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		var p point
-		for websocket.ReadJSON(r.Context(), c, &p) == nil {
-			p.X, p.Y = p.Y, p.X
-			if websocket.WriteJSON(r.Context(), c, p) != nil {
-				return
-			}
-		}
-	}))
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer c.CloseNow()
-
-	if err := websocket.WriteJSON(ctx, c, point{X: 1, Y: 2}); err != nil {
-		log.Fatal(err)
-	}
-	var p point
-	if err := websocket.ReadJSON(ctx, c, &p); err != nil {
-		log.Fatal(err)
-	}
-	fmt.Printf("%+v\n", p)
-	c.Close(websocket.StatusNormalClosure, "")
-	// Output: {X:2 Y:1}
-}
-
 // A line-based protocol spoken over a WebSocket through net.Conn: the
 // server sees a byte stream, whatever the client's message boundaries.
 func ExampleNetConn() {

@@ -313,6 +313,8 @@ func TestREADMECode(t *testing.T) {
 	}
 	var examples []byte
 	files, _ := filepath.Glob("example*_test.go")
+	more, _ := filepath.Glob("*/example*_test.go") // the subpackages
+	files = append(files, more...)
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {

@@ -102,14 +102,14 @@ func TestSlowlorisHandshake(t *testing.T) {
 		},
 		{
 			name:    "whole request, response never read",
-			opts:    SuggestedServer(),
+			opts:    suggestedServer(),
 			wantUp:  true,
 			wantErr: os.ErrDeadlineExceeded,
-			within:  SuggestedServer().HandshakeTimeout,
+			within:  suggestedServer().HandshakeTimeout,
 		},
 		{
 			name:     "whole request, response read",
-			opts:     SuggestedServer(),
+			opts:     suggestedServer(),
 			readResp: true,
 			wantUp:   true,
 		},
@@ -231,10 +231,10 @@ func TestSlowlorisFrame(t *testing.T) {
 		},
 		{
 			name:    "suggested server options",
-			opts:    *SuggestedServer(),
+			opts:    *suggestedServer(),
 			wire:    masked(frame(true, wstest.OpBinary, strings.Repeat("x", 1000))),
 			wantErr: ErrPongTimeout,
-			within:  SuggestedServer().PingInterval + SuggestedServer().PongTimeout + slack,
+			within:  suggestedServer().PingInterval + suggestedServer().PongTimeout + slack,
 		},
 	}
 	for _, tt := range tests {
@@ -575,8 +575,8 @@ func TestPingFloodNeverRead(t *testing.T) {
 		},
 		{
 			name:   "suggested server options",
-			opts:   *SuggestedServer(),
-			within: SuggestedServer().WriteTimeout,
+			opts:   *suggestedServer(),
+			within: suggestedServer().WriteTimeout,
 		},
 	}
 	for _, tt := range tests {
@@ -605,5 +605,16 @@ func TestPingFloodNeverRead(t *testing.T) {
 				<-flooding
 			})
 		})
+	}
+}
+
+// suggestedServer returns the options the README suggests for a server
+// facing the Internet.
+func suggestedServer() *UpgradeOptions {
+	return &UpgradeOptions{
+		HandshakeTimeout: 10 * time.Second,
+		PingInterval:     25 * time.Second,
+		PongTimeout:      15 * time.Second,
+		WriteTimeout:     30 * time.Second,
 	}
 }

@@ -10,8 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,9 +38,9 @@ const (
 // ("conn-only") what newConn allocates, without sockets; then over TCP, with
 // the application's goroutine blocked in Read ("reader") and with none at
 // all ("no-reader": the handler returns after Upgrade and the heartbeat
-// reads the pongs itself). Connections go through a [Server], which shuts
-// them all down at the end. The clients, which answer pings, run in a
-// child process, as in BenchmarkIdleConns.
+// reads the pongs itself). The handler keeps the connections in a list,
+// and they are all closed with StatusGoingAway at the end. The clients,
+// which answer pings, run in a child process, as in BenchmarkIdleConns.
 //
 // It measures once (b.N is ignored); run it with -benchtime=1x and set
 // WSFORGE_IDLE_CONNS for the number of connections (default 1000):
@@ -110,13 +112,24 @@ func measureHeartbeat(b *testing.B, n int, reader, heartbeat bool) idleResult {
 	if heartbeat {
 		opts.PingInterval, opts.PongTimeout = benchPing, benchPong
 	}
-	ws := &Server{}
+	var (
+		mu    sync.Mutex
+		conns []*Conn // every connection upgraded
+	)
+	upgraded := func() []*Conn {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(conns)
+	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := ws.Upgrade(w, r, &opts)
+		c, err := Upgrade(w, r, &opts)
 		if err != nil {
 			b.Errorf("Upgrade: %v", err)
 			return
 		}
+		mu.Lock()
+		conns = append(conns, c)
+		mu.Unlock()
 		for reader {
 			if _, _, err := c.Read(context.Background(), nil); err != nil {
 				return
@@ -165,7 +178,7 @@ func measureHeartbeat(b *testing.B, n int, reader, heartbeat bool) idleResult {
 	if err := <-ready; err != nil {
 		b.Fatal(err)
 	}
-	for ws.Metrics().ConnsTotal < uint64(n) {
+	for len(upgraded()) < n {
 		time.Sleep(10 * time.Millisecond)
 	}
 	// Let every connection be pinged and answer: without a reader, the
@@ -182,29 +195,39 @@ func measureHeartbeat(b *testing.B, n int, reader, heartbeat bool) idleResult {
 		goroutines: float64(goroutines) / float64(n),
 	}
 
-	m := ws.Metrics()
-	var pongs uint64
-	ws.mu.Lock()
-	for c := range ws.conns {
-		pongs += c.stats.pongs.Load()
+	var open, pongs, pongTimeouts int
+	for _, c := range upgraded() {
+		if !c.isClosed() {
+			open++
+		}
+		if c.Stats().PongTimeout {
+			pongTimeouts++
+		}
+		pongs += int(c.stats.pongs.Load())
 	}
-	ws.mu.Unlock()
-	if m.ConnsActive != uint64(n) || m.PongTimeouts != 0 {
-		b.Fatalf("%d of %d connections open, %d pong timeouts", m.ConnsActive, n, m.PongTimeouts)
+	if open != n || pongTimeouts != 0 {
+		b.Fatalf("%d of %d connections open, %d pong timeouts", open, n, pongTimeouts)
 	}
-	if heartbeat && pongs < uint64(n) {
+	if heartbeat && pongs < n {
 		b.Fatalf("%d pongs on %d connections, want at least one each", pongs, n)
 	}
 
-	// The clients answer the close, so that the shutdown is graceful.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	// The clients answer the close, so that the shutdown is graceful; each
+	// Close is bounded by the default CloseTimeout.
 	start := time.Now()
-	if err := ws.Shutdown(ctx); err != nil {
-		b.Fatalf("Shutdown: %v", err)
+	var wg sync.WaitGroup
+	for _, c := range upgraded() {
+		wg.Go(func() { c.Close(StatusGoingAway, "server shutting down") })
 	}
-	if m := ws.Metrics(); m.CloseReceived[StatusGoingAway] != uint64(n) {
-		b.Errorf("after Shutdown: %d close handshakes of %d", m.CloseReceived[StatusGoingAway], n)
+	wg.Wait()
+	handshakes := 0
+	for _, c := range upgraded() {
+		if c.Stats().CloseReceived == StatusGoingAway {
+			handshakes++
+		}
+	}
+	if handshakes != n {
+		b.Errorf("after the shutdown: %d close handshakes of %d", handshakes, n)
 	}
 	b.Logf("Shutdown of %d connections: %v", n, time.Since(start).Round(time.Millisecond))
 	return r

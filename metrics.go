@@ -1,9 +1,6 @@
 package websocket
 
-import (
-	"maps"
-	"sync/atomic"
-)
+import "sync/atomic"
 
 // connStats counts a Conn's traffic. The reader and the writers update it
 // with atomic adds, never a lock, and any goroutine may read it.
@@ -36,7 +33,7 @@ func (s *connStats) countOut(h header) {
 func (s *connStats) flag(f uint32) { s.flags.Or(f) }
 
 // ConnStats counts what one connection has carried, as reported by
-// [Conn.Stats] and [MetricsHook.ConnClosed].
+// [Conn.Stats].
 type ConnStats struct {
 	// MessagesIn counts the data messages read whole (including those the
 	// application skipped), MessagesOut those sent. BytesIn counts the
@@ -73,98 +70,4 @@ func (c *Conn) Stats() ConnStats {
 		WriteFailed:   f&flagWriteFailed != 0,
 		PongTimeout:   f&flagPongTimeout != 0,
 	}
-}
-
-// HandshakeFailure names why a [Server] refused or failed an upgrade. Its
-// values are short snake_case strings, fit for metric labels.
-type HandshakeFailure string
-
-// The reasons a [Server] counts handshake failures under.
-const (
-	// HandshakeBadRequest: a method other than GET, a missing Upgrade or
-	// Connection header, a malformed key (HTTP 400, 405 or 426).
-	HandshakeBadRequest HandshakeFailure = "bad_request"
-	// HandshakeForbiddenOrigin: a browser origin not allowed (403).
-	HandshakeForbiddenOrigin HandshakeFailure = "forbidden_origin"
-	// HandshakeBadVersion: a Sec-WebSocket-Version other than 13 (426).
-	HandshakeBadVersion HandshakeFailure = "version"
-	// HandshakeOverCapacity: the MaxConns cap was reached (503).
-	HandshakeOverCapacity HandshakeFailure = "over_capacity"
-	// HandshakeShuttingDown: Shutdown had begun (503).
-	HandshakeShuttingDown HandshakeFailure = "shutting_down"
-	// HandshakeAborted: the connection could not be taken over from the
-	// HTTP server or the 101 response not written.
-	HandshakeAborted HandshakeFailure = "aborted"
-)
-
-// Metrics is a snapshot of a [Server]'s counters, as returned by
-// [Server.Metrics]. Counters cover the Server's whole life: connections
-// still open and connections gone. It encodes to JSON as expvar shows it.
-type Metrics struct {
-	// ConnsTotal counts the connections upgraded; ConnsActive those of
-	// them not closed yet.
-	ConnsTotal, ConnsActive uint64
-
-	// HandshakeFailures counts refused or failed upgrades by reason.
-	HandshakeFailures map[HandshakeFailure]uint64
-
-	// MessagesIn, MessagesOut, BytesIn and BytesOut sum the ConnStats of
-	// every connection.
-	MessagesIn, MessagesOut uint64
-	BytesIn, BytesOut       uint64
-
-	// ReadErrors, WriteErrors and PongTimeouts count the connections
-	// whose ConnStats report ReadFailed, WriteFailed and PongTimeout.
-	ReadErrors, WriteErrors, PongTimeouts uint64
-
-	// CloseSent and CloseReceived count close frames by code.
-	CloseSent, CloseReceived map[StatusCode]uint64
-}
-
-// add adds a connection's stats to the totals of m.
-func (m *Metrics) add(s ConnStats) {
-	m.MessagesIn += s.MessagesIn
-	m.MessagesOut += s.MessagesOut
-	m.BytesIn += s.BytesIn
-	m.BytesOut += s.BytesOut
-	m.ReadErrors += b2u(s.ReadFailed)
-	m.WriteErrors += b2u(s.WriteFailed)
-	m.PongTimeouts += b2u(s.PongTimeout)
-	if s.CloseSent != 0 {
-		m.CloseSent[s.CloseSent]++
-	}
-	if s.CloseReceived != 0 {
-		m.CloseReceived[s.CloseReceived]++
-	}
-}
-
-// clone returns a copy of m that shares no map with it.
-func (m *Metrics) clone() Metrics {
-	out := *m
-	out.HandshakeFailures = maps.Clone(m.HandshakeFailures)
-	out.CloseSent = maps.Clone(m.CloseSent)
-	out.CloseReceived = maps.Clone(m.CloseReceived)
-	return out
-}
-
-func b2u(b bool) uint64 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// MetricsHook receives a [Server]'s events as they happen, for metrics
-// systems that count events (Prometheus counters and histograms,
-// OpenTelemetry instruments) rather than read a [Metrics] snapshot. Its
-// methods are called with the Server's lock held, in order for each
-// connection: they must return quickly and must not call the Server.
-type MetricsHook interface {
-	// ConnOpened is called when a connection has been upgraded.
-	ConnOpened()
-	// ConnClosed is called once when a connection has been closed, with
-	// what it carried.
-	ConnClosed(ConnStats)
-	// HandshakeFailed is called when an upgrade is refused or fails.
-	HandshakeFailed(HandshakeFailure)
 }

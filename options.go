@@ -132,8 +132,6 @@ type UpgradeOptions struct {
 	// time fails the connection, and the write reports an error wrapping
 	// [os.ErrDeadlineExceeded]. Zero means no timeout.
 	WriteTimeout time.Duration
-
-	onClose func(*Conn) // set by Server.Upgrade
 }
 
 // DialOptions configure [Dial]. A nil *DialOptions is valid and means all
@@ -185,34 +183,6 @@ type DialOptions struct {
 	IdleTimeout, WriteTimeout time.Duration
 }
 
-// SuggestedServer returns the options this package suggests for a server
-// facing the Internet, in the spirit of Boost.Beast's timeout::suggested:
-// a 10 s HandshakeTimeout, a heartbeat every 25 s (under the 30-60 s after
-// which proxies and load balancers commonly drop a silent connection) with
-// a 15 s PongTimeout, so that a dead client is noticed within 40 s, and a
-// 30 s WriteTimeout. IdleTimeout stays off: how long a client may stay
-// silent is the application's choice. Set the other fields on the result.
-// Pair it with an [http.Server] whose ReadHeaderTimeout is set too.
-func SuggestedServer() *UpgradeOptions {
-	return &UpgradeOptions{
-		HandshakeTimeout: 10 * time.Second,
-		PingInterval:     25 * time.Second,
-		PongTimeout:      15 * time.Second,
-		WriteTimeout:     30 * time.Second,
-	}
-}
-
-// SuggestedClient returns the options this package suggests for a client:
-// the heartbeat and WriteTimeout of [SuggestedServer]. Bound the opening
-// handshake with the context given to [Dial], for example 10 s.
-func SuggestedClient() *DialOptions {
-	return &DialOptions{
-		PingInterval: 25 * time.Second,
-		PongTimeout:  15 * time.Second,
-		WriteTimeout: 30 * time.Second,
-	}
-}
-
 // connConfig holds the settings a Conn keeps, with the defaults applied.
 type connConfig struct {
 	readLimit       int64
@@ -226,7 +196,6 @@ type connConfig struct {
 	pingInterval, pongTimeout time.Duration // the heartbeat; zero interval for none
 	anyDataIsPong             bool
 	idleTimeout, writeTimeout time.Duration
-	onClose                   func(*Conn) // called once the connection is closed
 }
 
 // setTimeouts applies the heartbeat and timeout options.
@@ -273,7 +242,6 @@ func (o *UpgradeOptions) connConfig() connConfig {
 	}
 	cfg := newConnConfig(o.ReadLimit, o.ReadBufferSize, o.WriteBufferSize, o.CloseTimeout, o.OnPing, o.OnPong)
 	cfg.setTimeouts(o.PingInterval, o.PongTimeout, o.AnyDataIsPong, o.IdleTimeout, o.WriteTimeout)
-	cfg.onClose = o.onClose
 	return cfg
 }
 

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
+	"errors"
 	"sync"
 )
 
 // PreparedMessage is a message encoded once to be sent on many connections,
-// for example by [Broadcast]. It holds the complete frame a server sends,
-// header included, so that each connection writes the same bytes with no
-// copying or encoding of its own.
+// for example by sendqueue.Broadcast. It holds the complete frame a server
+// sends, header included, so that each connection writes the same bytes
+// with no copying or encoding of its own.
 //
 // When a connection compresses without context takeover (the server's side
 // of a permessage-deflate negotiated with server_no_context_takeover), the
@@ -51,6 +52,8 @@ func NewPreparedMessage(typ MessageType, p []byte) (*PreparedMessage, error) {
 	copy(frame[n:], p)
 	return &PreparedMessage{typ: typ, frame: frame, payload: frame[n:]}, nil
 }
+
+var errNilPrepared = errors.New("websocket: nil PreparedMessage")
 
 // WritePrepared sends pm as one message, as [Conn.Write] would send its
 // payload: the peer cannot tell the difference. A server connection writes

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wsforge/websocket"
 	"github.com/wsforge/websocket/examples/chat/chat"
+	"github.com/wsforge/websocket/wsjson"
 )
 
 // chromiumPath is Debian's chromium, which interop/setup.sh installs.
@@ -261,7 +262,7 @@ func expectEvent(t *testing.T, c *websocket.Conn, typ, from string) chat.Event {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var ev chat.Event
-	if err := websocket.ReadJSON(ctx, c, &ev); err != nil {
+	if err := wsjson.Read(ctx, c, &ev); err != nil {
 		t.Fatalf("reading a chat event: %v", err)
 	}
 	if ev.Type != typ || ev.From != from {

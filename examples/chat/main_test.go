@@ -12,6 +12,7 @@ import (
 
 	"github.com/wsforge/websocket"
 	"github.com/wsforge/websocket/examples/chat/chat"
+	"github.com/wsforge/websocket/wsjson"
 )
 
 // TestRun starts the command's server as main does, chats through it, and
@@ -60,7 +61,7 @@ func TestRun(t *testing.T) {
 	c.Write(cctx, websocket.MessageText, []byte("hello"))
 	for _, want := range []string{"join", "message"} {
 		var ev chat.Event
-		if err := websocket.ReadJSON(cctx, c, &ev); err != nil || ev.Type != want {
+		if err := wsjson.Read(cctx, c, &ev); err != nil || ev.Type != want {
 			t.Fatalf("got %+v, %v, want a %s event", ev, err, want)
 		}
 	}

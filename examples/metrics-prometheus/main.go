@@ -1,13 +1,13 @@
 // Command metrics-prometheus serves a WebSocket echo endpoint and shows a
-// websocket.Server's metrics to Prometheus on /metrics. It lives in its own
+// conntrack.Tracker's metrics to Prometheus on /metrics. It lives in its own
 // module so that the library does not depend on the Prometheus client.
 //
 // Two small adapters do the work:
 //
-//   - collector reads a websocket.Metrics snapshot at each scrape and
+//   - collector reads a conntrack.Metrics snapshot at each scrape and
 //     reports it as counters and a gauge: the usual shape of a Prometheus
 //     collector over a system that keeps its own counts;
-//   - hook, a websocket.MetricsHook, observes each connection as it closes,
+//   - hook, a conntrack.Hook, observes each connection as it closes,
 //     here into a histogram of messages per connection, which a snapshot of
 //     totals cannot give.
 //
@@ -30,16 +30,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/wsforge/websocket"
+	"github.com/wsforge/websocket/conntrack"
 )
 
-// collector reports a websocket.Server's Metrics at scrape time.
+// collector reports a conntrack.Tracker's Metrics at scrape time.
 type collector struct {
-	ws                                     *websocket.Server
+	ws                                     *conntrack.Tracker
 	conns, active, failures                *prometheus.Desc
 	messages, bytes, connErrors, closeCode *prometheus.Desc
 }
 
-func newCollector(ws *websocket.Server) *collector {
+func newCollector(ws *conntrack.Tracker) *collector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("websocket_"+name, help, labels, nil)
 	}
@@ -85,13 +86,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 // hook observes every connection as it closes.
 type hook struct{ messages prometheus.Histogram }
 
-func (h hook) ConnOpened()                                {}
-func (h hook) HandshakeFailed(websocket.HandshakeFailure) {}
-func (h hook) ConnClosed(s websocket.ConnStats)           { h.messages.Observe(float64(s.MessagesIn)) }
+func (h hook) ConnOpened()                       {}
+func (h hook) HandshakeFailed(conntrack.Failure) {}
+func (h hook) ConnClosed(s websocket.ConnStats)  { h.messages.Observe(float64(s.MessagesIn)) }
 
 // newHandler returns the echo endpoint on /ws and the metrics on /metrics,
 // registering the adapters for ws with reg.
-func newHandler(ws *websocket.Server, reg *prometheus.Registry) http.Handler {
+func newHandler(ws *conntrack.Tracker, reg *prometheus.Registry) http.Handler {
 	h := hook{prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "websocket_connection_messages_in",
 		Help:    "Messages received per WebSocket connection, observed when it closes.",
@@ -102,7 +103,7 @@ func newHandler(ws *websocket.Server, reg *prometheus.Registry) http.Handler {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
-		c, err := ws.Upgrade(w, r, websocket.SuggestedServer())
+		c, err := ws.Upgrade(w, r, upgradeOptions)
 		if err != nil {
 			return
 		}
@@ -121,7 +122,7 @@ func newHandler(ws *websocket.Server, reg *prometheus.Registry) http.Handler {
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "`host:port` to listen on")
 	flag.Parse()
-	ws := &websocket.Server{MaxConns: 10000}
+	ws := &conntrack.Tracker{MaxConns: 10000}
 	srv := &http.Server{Addr: *addr, Handler: newHandler(ws, prometheus.NewRegistry()), ReadHeaderTimeout: 10 * time.Second}
 	srv.RegisterOnShutdown(func() { ws.Shutdown(context.Background()) })
 
@@ -139,4 +140,13 @@ func main() {
 		log.Fatal(err)
 	}
 	<-ctx.Done()
+}
+
+// upgradeOptions give every connection a heartbeat and timeouts suited to
+// the Internet.
+var upgradeOptions = &websocket.UpgradeOptions{
+	HandshakeTimeout: 10 * time.Second,
+	PingInterval:     25 * time.Second, // under the 30-60 s after which proxies drop a silent connection
+	PongTimeout:      15 * time.Second,
+	WriteTimeout:     30 * time.Second,
 }

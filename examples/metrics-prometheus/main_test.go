@@ -10,10 +10,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wsforge/websocket"
+	"github.com/wsforge/websocket/conntrack"
 )
 
 func TestPrometheus(t *testing.T) {
-	ws := &websocket.Server{}
+	ws := &conntrack.Tracker{}
 	srv := httptest.NewServer(newHandler(ws, prometheus.NewRegistry()))
 	defer srv.Close()
 	ctx := context.Background()

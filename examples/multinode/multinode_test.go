@@ -11,6 +11,7 @@ import (
 
 	"github.com/wsforge/websocket"
 	"github.com/wsforge/websocket/examples/chat/chat"
+	"github.com/wsforge/websocket/wsjson"
 )
 
 // needTools skips t if redis-server or nginx is missing, or fails it on
@@ -129,7 +130,7 @@ func nextEvent(t *testing.T, ctx context.Context, c *websocket.Conn, self string
 	defer cancel()
 	for {
 		var ev chat.Event
-		if err := websocket.ReadJSON(ctx, c, &ev); err != nil {
+		if err := wsjson.Read(ctx, c, &ev); err != nil {
 			t.Fatalf("reading an event: %v", err)
 		}
 		if match(ev) {

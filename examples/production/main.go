@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/wsforge/websocket"
+	"github.com/wsforge/websocket/conntrack"
 )
 
 // config holds the settings of run.
@@ -65,11 +66,16 @@ func main() {
 
 // run serves on ln until ctx ends, then shuts down gracefully.
 func run(ctx context.Context, ln net.Listener, cfg config) error {
-	opts := websocket.SuggestedServer()
+	opts := &websocket.UpgradeOptions{
+		HandshakeTimeout: 10 * time.Second,
+		PingInterval:     25 * time.Second, // under the 30-60 s after which proxies drop a silent connection
+		PongTimeout:      15 * time.Second,
+		WriteTimeout:     30 * time.Second,
+	}
 	if cfg.pingInterval > 0 {
 		opts.PingInterval, opts.PongTimeout = cfg.pingInterval, cfg.pingInterval
 	}
-	ws := &websocket.Server{MaxConns: cfg.maxConns}
+	ws := &conntrack.Tracker{MaxConns: cfg.maxConns}
 	publishOnce(ws)
 
 	mux := http.NewServeMux()
@@ -136,9 +142,9 @@ func echo(c *websocket.Conn) {
 	}
 }
 
-// publishOnce publishes the first Server's metrics as the expvar
+// publishOnce publishes the first Tracker's metrics as the expvar
 // "websocket"; expvar names are global to the process.
-func publishOnce(ws *websocket.Server) {
+func publishOnce(ws *conntrack.Tracker) {
 	publish.Do(func() { expvar.Publish("websocket", expvar.Func(func() any { return ws.Metrics() })) })
 }
 

@@ -14,18 +14,19 @@ import (
 	"time"
 
 	"github.com/wsforge/websocket"
+	"github.com/wsforge/websocket/conntrack"
 	"github.com/wsforge/websocket/internal/wstest"
 )
 
 // metrics fetches the server's /metrics.
-func metrics(t *testing.T, addr string) websocket.Metrics {
+func metrics(t *testing.T, addr string) conntrack.Metrics {
 	t.Helper()
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var m websocket.Metrics
+	var m conntrack.Metrics
 	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
 		t.Fatal(err)
 	}
@@ -134,9 +135,12 @@ func TestProduction(t *testing.T) {
 			}
 		}()
 	}
-	eventually(t, "the pong timeout", func() bool { return metrics(t, addr).PongTimeouts == 1 })
+	eventually(t, "the pong timeout", func() bool {
+		m := metrics(t, addr)
+		return m.PongTimeouts == 1 && m.ConnsActive == 2 // forgotten a moment after it closed
+	})
 	m := metrics(t, addr)
-	if m.ConnsActive != 2 || m.ConnsTotal != 3 || m.HandshakeFailures[websocket.HandshakeOverCapacity] != 1 {
+	if m.ConnsActive != 2 || m.ConnsTotal != 3 || m.HandshakeFailures[conntrack.FailureOverCapacity] != 1 {
 		t.Errorf("metrics: got %+v", m)
 	}
 

@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/wsforge/websocket"
+	"github.com/wsforge/websocket/redial"
 )
 
 func main() {
@@ -165,7 +166,7 @@ func (s *streamServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type client struct {
 	URL     string
 	OnEvent func(n int64, payload string) // called on Run's goroutine
-	Backoff websocket.Backoff             // zero means the defaults
+	Backoff redial.Backoff                // zero means the defaults
 
 	last int64 // the last event passed to OnEvent
 }
@@ -175,14 +176,14 @@ var errOutOfOrder = errors.New("event out of order")
 
 // Run follows the stream until ctx ends.
 func (cl *client) Run(ctx context.Context) error {
-	r := &websocket.Redialer{
+	d := &redial.Dialer{
 		URL:     cl.URL,
 		Backoff: cl.Backoff,
 		OnDisconnect: func(err error, wait time.Duration) {
 			log.Printf("disconnected after event %d (%v); reconnecting in %v", cl.last, err, wait.Round(time.Millisecond))
 		},
 	}
-	return r.Run(ctx, cl.follow)
+	return d.Run(ctx, cl.follow)
 }
 
 // follow resumes the stream on a new connection and passes events on

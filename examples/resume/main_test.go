@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsforge/websocket"
 	"github.com/wsforge/websocket/internal/wstest"
+	"github.com/wsforge/websocket/redial"
+	"github.com/wsforge/websocket/websockettest"
 )
 
 // cutProxy forwards TCP connections to a target; cut kills those open, as a
@@ -81,46 +82,82 @@ func (p *cutProxy) close() {
 	p.wg.Wait()
 }
 
-// The connection is killed up to four times mid-stream, with the server well
-// ahead of the client (events sit in socket buffers and are lost with the
-// connection): the client still sees every event once, in order.
+// The connection is killed four times mid-stream, with the server ahead of
+// the client (events sit in socket buffers and are lost with the
+// connection): the client reconnects after each cut and still sees every
+// event once, in order.
+//
+// The cuts are synchronised with the client's progress and with the log, so
+// that every one of them forces exactly one reconnection. Cut k is made from
+// OnEvent when the client has passed on event cuts[k], while the log holds
+// events only up to limits[k] (> cuts[k], so the server is ahead); the events
+// after limits[k] are appended only once the cut is done. After a cut, no
+// byte can cross the killed connection, so the client, however much of it
+// was buffered, runs dry by event limits[k] at the latest and must
+// reconnect to get the rest (ending the stream without doing so is no
+// longer possible, which is what made the old test flaky). And since
+// cuts[k+1] > limits[k], the client can only reach the next cut on the new
+// connection, which the next cut therefore finds open. Hence the exact
+// counts checked below: connection k+1 carries event cuts[k], and there are
+// len(cuts)+1 connections in all; an extra one would mean a spurious
+// failure or an event refused as out of order.
 func TestResumeAfterCuts(t *testing.T) {
 	wstest.CheckLeaks(t)
 	const total = 5000
+	cuts := []int64{300, 1500, 2700, 3900}
+	limits := []int64{1000, 2000, 3000, 4000}
 	events := newEventLog()
-	for n := range 1000 {
+	for n := range limits[0] {
 		events.append(fmt.Sprint("event ", n+1))
 	}
 	srv := httptest.NewServer(&streamServer{events: events})
 	defer srv.Close()
 	proxy := newCutProxy(t, srv.Listener.Addr().String())
 
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	wg.Go(func() { // more events while the client reads
-		for n := 1000; n < total; n++ {
-			events.append(fmt.Sprint("event ", n+1))
+	defer cancel() // before wg.Wait, to stop the appender if Run failed
+	cutDone := make(chan struct{}, len(cuts))
+	wg.Go(func() { // more events, each batch once the cut before it is done
+		for k := range cuts {
+			select {
+			case <-cutDone:
+			case <-ctx.Done():
+				return
+			}
+			end := int64(total)
+			if k+1 < len(limits) {
+				end = limits[k+1]
+			}
+			for n := limits[k]; n < end; n++ {
+				events.append(fmt.Sprint("event ", n+1))
+			}
 		}
 	})
 
-	// The client goes on reading what its socket had buffered before it
-	// notices a cut; the cuts are far enough apart for it to have
-	// reconnected before the next.
-	cuts := map[int64]bool{300: true, 1500: true, 2700: true, 3900: true}
-	effective := 0
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	var got []int64
+	next := 0 // index in cuts of the next cut
 	cl := &client{
 		URL:     "ws://" + proxy.ln.Addr().String() + "/",
-		Backoff: websocket.Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond},
+		Backoff: redial.Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond},
 		OnEvent: func(n int64, payload string) {
 			if want := fmt.Sprint("event ", n); payload != want {
 				t.Errorf("event %d: got payload %q, want %q", n, payload, want)
 			}
 			got = append(got, n)
-			if cuts[n] && proxy.cut() {
-				effective++
+			if next < len(cuts) && n == cuts[next] {
+				proxy.mu.Lock()
+				conns := proxy.accepted
+				proxy.mu.Unlock()
+				if conns != next+1 {
+					t.Errorf("event %d came on connection %d, want %d", n, conns, next+1)
+				}
+				if !proxy.cut() {
+					t.Errorf("cut at event %d found no connection open", n)
+				}
+				next++
+				cutDone <- struct{}{}
 			}
 			if n == total {
 				cancel()
@@ -138,10 +175,13 @@ func TestResumeAfterCuts(t *testing.T) {
 			t.Fatalf("event %d: got number %d", i+1, n)
 		}
 	}
+	if next != len(cuts) {
+		t.Errorf("made %d cuts, want %d", next, len(cuts))
+	}
 	proxy.mu.Lock()
 	defer proxy.mu.Unlock()
-	if effective < 2 || proxy.accepted != effective+1 {
-		t.Errorf("got %d connections for %d cuts, want one more, and 2 cuts or more", proxy.accepted, effective)
+	if proxy.accepted != len(cuts)+1 {
+		t.Errorf("got %d connections for %d cuts, want one more", proxy.accepted, len(cuts))
 	}
 }
 
@@ -153,14 +193,14 @@ func TestResumeRefusesGaps(t *testing.T) {
 	for n := range 10 {
 		events.append(fmt.Sprint("event ", n+1))
 	}
-	srv := httptest.NewServer(&streamServer{events: events})
+	srv := websockettest.NewServer(&streamServer{events: events})
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var got []int64
 	cl := &client{
-		URL:     "ws" + srv.URL[len("http"):] + "/",
-		Backoff: websocket.Backoff{Initial: time.Millisecond},
+		URL:     srv.URL + "/",
+		Backoff: redial.Backoff{Initial: time.Millisecond},
 		OnEvent: func(n int64, _ string) {
 			got = append(got, n)
 			if n == 10 {

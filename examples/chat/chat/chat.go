@@ -9,13 +9,12 @@
 // text message (an [Event]); an attachment's event is followed by its bytes
 // as a binary message.
 //
-// Each client has a [websocket.SendQueue], and an event is encoded once as a
-// [websocket.PreparedMessage] and handed to every queue of the room with
-// [websocket.Broadcast], so a slow client costs the others nothing: when its
-// queue is full it is disconnected with 1013 (try again later). The options
-// of [websocket.SuggestedServer] give every connection a heartbeat, and a
-// [websocket.Server] tracks them for Shutdown and for the counters served
-// at /metrics.
+// Each client has a [sendqueue.Queue], and an event is encoded once and
+// handed to every queue of the room with [sendqueue.Broadcast], so a slow
+// client costs the others nothing: when its queue is full it is
+// disconnected with 1013 (try again later). Every connection has a
+// heartbeat, and a [conntrack.Tracker] tracks them for Shutdown and for the
+// counters served at /metrics.
 package chat
 
 import (
@@ -32,6 +31,8 @@ import (
 	"time"
 
 	"github.com/wsforge/websocket"
+	"github.com/wsforge/websocket/conntrack"
+	"github.com/wsforge/websocket/sendqueue"
 )
 
 // Subprotocol is the WebSocket subprotocol the chat speaks. Clients that
@@ -89,11 +90,11 @@ type Server struct {
 	// Observe, if set, is called with every event a client of this
 	// instance causes, before it is delivered.
 	Observe func(Seen)
-	// Options, if set, replaces the upgrade options (websocket.SuggestedServer
-	// with compression, this package's subprotocol and read limit).
+	// Options, if set, replaces the upgrade options (a heartbeat every 25 s,
+	// timeouts, compression, this package's subprotocol and read limit).
 	Options *websocket.UpgradeOptions
 
-	ws       websocket.Server
+	ws       conntrack.Tracker
 	initOnce sync.Once
 	mux      *http.ServeMux
 	guests   atomic.Uint64
@@ -113,7 +114,7 @@ type room struct {
 type client struct {
 	name string
 	c    *websocket.Conn
-	q    *websocket.SendQueue
+	q    *sendqueue.Queue
 }
 
 //go:embed static
@@ -147,7 +148,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // Metrics returns the counters of the server's connections.
-func (s *Server) Metrics() websocket.Metrics { return s.ws.Metrics() }
+func (s *Server) Metrics() conntrack.Metrics { return s.ws.Metrics() }
 
 var validName = regexp.MustCompile(`^[\p{L}\p{N}_.-]{1,32}$`)
 
@@ -155,11 +156,15 @@ func (s *Server) upgradeOptions() *websocket.UpgradeOptions {
 	if s.Options != nil {
 		return s.Options
 	}
-	o := websocket.SuggestedServer()
-	o.Subprotocols = []string{Subprotocol}
-	o.Compression = &websocket.CompressionOptions{}
-	o.ReadLimit = MaxMessage
-	return o
+	return &websocket.UpgradeOptions{
+		Subprotocols:     []string{Subprotocol},
+		Compression:      &websocket.CompressionOptions{},
+		ReadLimit:        MaxMessage,
+		HandshakeTimeout: 10 * time.Second,
+		PingInterval:     25 * time.Second, // under the 30-60 s after which proxies drop a silent connection
+		PongTimeout:      15 * time.Second,
+		WriteTimeout:     30 * time.Second,
+	}
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
@@ -183,9 +188,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	cl := &client{
 		name: name,
 		c:    c,
-		q: websocket.NewSendQueue(c, &websocket.SendQueueOptions{
+		q: sendqueue.New(c, &sendqueue.Options{
 			MaxBytes:  4 * MaxMessage,
-			Overflow:  websocket.OverflowClose,
+			Overflow:  sendqueue.OverflowClose,
 			CloseCode: websocket.StatusTryAgainLater,
 		}),
 	}
@@ -263,23 +268,17 @@ func (s *Server) Deliver(ctx context.Context, ev Event) {
 	if err != nil {
 		return
 	}
-	pm, err := websocket.NewPreparedMessage(websocket.MessageText, text)
-	if err != nil {
-		return
-	}
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
-	queues := make([]*websocket.SendQueue, 0, len(rm.clients))
+	queues := make([]*sendqueue.Queue, 0, len(rm.clients))
 	for cl := range rm.clients {
 		queues = append(queues, cl.q)
 	}
 	// The queues close a client that falls behind rather than block, so
 	// Broadcast returns at once.
-	websocket.Broadcast(ctx, pm, queues...)
+	sendqueue.Broadcast(ctx, websocket.MessageText, text, queues...)
 	if ev.Type == "attachment" {
-		if pm, err := websocket.NewPreparedMessage(websocket.MessageBinary, data); err == nil {
-			websocket.Broadcast(ctx, pm, queues...)
-		}
+		sendqueue.Broadcast(ctx, websocket.MessageBinary, data, queues...)
 	}
 }
 

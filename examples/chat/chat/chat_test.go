@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wsforge/websocket"
+	"github.com/wsforge/websocket/wsjson"
 )
 
 // startChat serves cs on a loopback test server and returns its ws:// base
@@ -59,7 +60,7 @@ func readEvent(t *testing.T, c *websocket.Conn) Event {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var ev Event
-	if err := websocket.ReadJSON(ctx, c, &ev); err != nil {
+	if err := wsjson.Read(ctx, c, &ev); err != nil {
 		t.Fatalf("reading an event: %v", err)
 	}
 	return ev

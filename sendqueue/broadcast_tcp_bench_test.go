@@ -1,4 +1,4 @@
-package websocket
+package sendqueue
 
 import (
 	"bufio"
@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wsforge/websocket"
 )
 
 // BenchmarkBroadcastTCP fans one message out to many real loopback TCP
@@ -22,15 +24,16 @@ import (
 // every connection. The receivers run in a child process (this test binary
 // run again as TestHelperBroadcastReceiver), so that each process holds
 // one end of each connection and 10,000 connections fit the limit on open
-// files. The server ends are Conns made directly on the accepted sockets
-// (the handshake is not what is measured); the receivers read raw frames.
+// files. The server ends are Conns upgraded on the accepted sockets from
+// a request made up in process (the handshake is not what is measured);
+// the receivers skip the 101 response and read raw frames.
 //
-//	go test -run '^$' -bench BroadcastTCP -benchmem
+//	go test -run '^$' -bench BroadcastTCP -benchmem ./sendqueue/
 //
 // write-each is Conn.Write on each connection in turn from one goroutine;
-// broadcast is one PreparedMessage and Broadcast over a SendQueue per
-// connection; caller-ns/conn is the time the broadcasting goroutine spends
-// in NewPreparedMessage and Broadcast, after which it is free.
+// broadcast is Broadcast over a Queue per connection; caller-ns/conn is the
+// time the broadcasting goroutine spends in Broadcast, after which it is
+// free.
 func BenchmarkBroadcastTCP(b *testing.B) {
 	var lim syscall.Rlimit
 	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
@@ -46,15 +49,26 @@ func BenchmarkBroadcastTCP(b *testing.B) {
 	}
 }
 
+// serverFrameLen is the length of an unmasked frame with a payload of n
+// bytes (RFC 6455 §5.2): the shortest length encoding is used.
+func serverFrameLen(n int) int {
+	switch {
+	case n <= 125:
+		return 2 + n
+	case n <= 0xFFFF:
+		return 4 + n
+	}
+	return 10 + n
+}
+
 func benchTCPFanout(b *testing.B, n, size int) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer ln.Close()
-	frameLen := headerSize(int64(size), false) + size
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperBroadcastReceiver$")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("WSFORGE_FANOUT_RECEIVER=%s %d %d", ln.Addr(), n, frameLen))
+	cmd.Env = append(os.Environ(), fmt.Sprintf("WSFORGE_FANOUT_RECEIVER=%s %d %d", ln.Addr(), n, serverFrameLen(size)))
 	cmd.Stderr = os.Stderr
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
@@ -63,14 +77,13 @@ func benchTCPFanout(b *testing.B, n, size int) {
 	}
 	defer cmd.Wait()
 	defer stdin.Close() // the receiver exits when its input ends
-	conns := make([]*Conn, n)
-	cfg := (*UpgradeOptions)(nil).connConfig()
+	conns := make([]*websocket.Conn, n)
 	for i := range conns {
 		nc, err := ln.Accept()
 		if err != nil {
 			b.Fatal(err)
 		}
-		conns[i] = newConn(nc, nil, false, cfg)
+		conns[i] = mustUpgrade(b, nc, nil, "")
 	}
 	defer func() {
 		for _, c := range conns {
@@ -93,7 +106,7 @@ func benchTCPFanout(b *testing.B, n, size int) {
 		b.ReportAllocs()
 		for b.Loop() {
 			for _, c := range conns {
-				if err := c.Write(ctx, MessageBinary, p); err != nil {
+				if err := c.Write(ctx, websocket.MessageBinary, p); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -102,24 +115,22 @@ func benchTCPFanout(b *testing.B, n, size int) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/conn")
 	})
 	b.Run("broadcast", func(b *testing.B) {
-		queues := make([]*SendQueue, n)
+		queues := make([]*Queue, n)
 		for i, c := range conns {
-			queues[i] = NewSendQueue(c, &SendQueueOptions{Overflow: OverflowDropNewest})
+			queues[i] = New(c, &Options{Overflow: OverflowDropNewest})
 		}
 		defer func() {
 			for _, q := range queues {
 				q.Close(ctx)
 			}
 		}()
-		pm, _ := NewPreparedMessage(MessageBinary, p)
-		Broadcast(ctx, pm, queues...) // warm up: allocate the rings
+		Broadcast(ctx, websocket.MessageBinary, p, queues...) // warm up: allocate the rings
 		delivered()
 		b.ReportAllocs()
 		var caller time.Duration
 		for b.Loop() {
 			start := time.Now()
-			pm, _ := NewPreparedMessage(MessageBinary, p)
-			if sent, _ := Broadcast(ctx, pm, queues...); sent != n {
+			if sent, _ := Broadcast(ctx, websocket.MessageBinary, p, queues...); sent != n {
 				b.Fatalf("got %d queues, want %d", sent, n)
 			}
 			caller += time.Since(start)
@@ -132,9 +143,9 @@ func benchTCPFanout(b *testing.B, n, size int) {
 
 // TestHelperBroadcastReceiver is the receiving side of BenchmarkBroadcastTCP
 // when run as its child; otherwise it does nothing. It dials the
-// connections, reads frames of the given length on each, prints
-// "delivered" each time every connection has read one more, and exits
-// when its standard input ends.
+// connections, skips each one's 101 response, reads frames of the given
+// length on each, prints "delivered" each time every connection has read
+// one more, and exits when its standard input ends.
 func TestHelperBroadcastReceiver(t *testing.T) {
 	env := os.Getenv("WSFORGE_FANOUT_RECEIVER")
 	if env == "" {
@@ -156,9 +167,13 @@ func TestHelperBroadcastReceiver(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, c := range conns {
 		wg.Go(func() {
+			br := bufio.NewReader(c)
+			if err := skipResponse(br); err != nil {
+				return
+			}
 			buf := make([]byte, frameLen)
 			for {
-				if _, err := io.ReadFull(c, buf); err != nil {
+				if _, err := io.ReadFull(br, buf); err != nil {
 					return
 				}
 				// Every connection gets one message per round, and the

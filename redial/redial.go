@@ -1,4 +1,9 @@
-package websocket
+// Package redial keeps a WebSocket client connected: a [Dialer] dials a
+// server, hands each connection to a function until it ends, and dials
+// again after a jittered, growing wait set by a [Backoff].
+//
+// It is built only on the exported API of package websocket.
+package redial
 
 import (
 	"context"
@@ -6,9 +11,11 @@ import (
 	"math"
 	"math/rand/v2"
 	"time"
+
+	"github.com/wsforge/websocket"
 )
 
-// Backoff is the schedule of a [Redialer]'s waits between attempts: each
+// Backoff is the schedule of a [Dialer]'s waits between attempts: each
 // wait is drawn uniformly from zero to a bound ("full jitter"), and the
 // bound grows by Factor after each failure, from Initial up to Max. The
 // jitter spreads out clients that lost their connections at the same
@@ -63,16 +70,17 @@ func (b Backoff) bound(failures int) time.Duration {
 	return time.Duration(f)
 }
 
-// Redialer keeps a client connected to a server: it dials, hands the
+// Dialer keeps a client connected to a server: it dials, hands the
 // connection to a function until it ends, and dials again after a wait
 // set by Backoff, for as long as the context of Run lasts. Its fields
 // must not change while Run is running.
-type Redialer struct {
-	// URL is the server's, as for Dial.
+type Dialer struct {
+	// URL is the server's, as for [websocket.Dial].
 	URL string
 
-	// Options are passed to every Dial. Nil means all defaults.
-	Options *DialOptions
+	// Options are passed to every [websocket.Dial]. Nil means all
+	// defaults.
+	Options *websocket.DialOptions
 
 	// DialTimeout bounds each attempt's opening handshake, so that a
 	// server that accepts but never answers cannot stall Run. Zero means
@@ -97,29 +105,31 @@ type Redialer struct {
 // Run connects and calls serve with each new connection, which is the
 // place to (re)subscribe or resume, for example by sending the last
 // offset seen. When serve returns, Run closes the connection (with
-// [Conn.CloseNow]: serve calls [Conn.Close] first if it wants a closing
-// handshake), waits, and dials again. The first attempt is made at once.
+// [websocket.Conn.CloseNow]: serve calls [websocket.Conn.Close] first if
+// it wants a closing handshake), waits, and dials again. The first
+// attempt is made at once.
 //
 // Run returns only when ctx ends, with [context.Cause] of ctx, so a
 // caller that stops it with a [context.CancelCauseFunc] gets its reason
-// back. serve receives ctx too and should return when it ends.
-func (r *Redialer) Run(ctx context.Context, serve func(ctx context.Context, c *Conn) error) error {
-	if ctx == nil || serve == nil {
-		return errors.New("websocket: Redialer.Run: nil Context or serve function")
+// back. serve receives ctx too and should return when it ends. A nil
+// Dialer, ctx or serve is an error.
+func (d *Dialer) Run(ctx context.Context, serve func(ctx context.Context, c *websocket.Conn) error) error {
+	if d == nil || ctx == nil || serve == nil {
+		return errors.New("redial: Dialer.Run: nil Dialer, Context or serve function")
 	}
-	b := r.Backoff.withDefaults()
-	timeout := r.DialTimeout
+	b := d.Backoff.withDefaults()
+	timeout := d.DialTimeout
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	jitter := r.jitter
+	jitter := d.jitter
 	if jitter == nil {
 		jitter = rand.Int64N
 	}
 	failures := 0
 	for ctx.Err() == nil {
 		dctx, cancel := context.WithTimeout(ctx, timeout)
-		c, _, err := Dial(dctx, r.URL, r.Options)
+		c, _, err := websocket.Dial(dctx, d.URL, d.Options)
 		cancel()
 		if err == nil {
 			start := time.Now()
@@ -133,9 +143,13 @@ func (r *Redialer) Run(ctx context.Context, serve func(ctx context.Context, c *C
 			break
 		}
 		failures++
-		wait := time.Duration(jitter(int64(b.bound(failures)) + 1)) // [0, bound]
-		if r.OnDisconnect != nil {
-			r.OnDisconnect(err, wait)
+		n := int64(b.bound(failures))
+		if n < math.MaxInt64 {
+			n++ // so that the wait is in [0, bound]
+		}
+		wait := time.Duration(jitter(n))
+		if d.OnDisconnect != nil {
+			d.OnDisconnect(err, wait)
 		}
 		t := time.NewTimer(wait)
 		select {

@@ -1,4 +1,4 @@
-package websocket
+package sendqueue
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wsforge/websocket"
 )
 
 // Fan-out benchmarks over in-memory connections, so that 10,000 of them
@@ -16,17 +18,17 @@ import (
 // connection's net.Conn discards what is written (BenchmarkBroadcastTCP
 // has real sockets). One op is one message delivered to every connection.
 //
-//	go test -run '^$' -bench 'Broadcast|SendQueue' -benchmem
+//	go test -run '^$' -bench 'Broadcast|Queue' -benchmem ./sendqueue/
 //
 // Variants:
 //   - write-each: Conn.Write on each connection in turn, from one goroutine;
 //   - prepared-each: one PreparedMessage, Conn.WritePrepared on each in turn;
-//   - broadcast: one PreparedMessage, Broadcast to a SendQueue per
-//     connection, and the op ends when every queue's goroutine has written
-//     it. caller-ns/conn is the part of that the broadcasting goroutine
-//     spends in NewPreparedMessage and Broadcast: after it, the caller is
-//     free, while the queues' goroutines write. B/queue is the memory an
-//     idle queue holds, its goroutine's stack included.
+//   - broadcast: Broadcast to a Queue per connection (it encodes the
+//     message once), and the op ends when every queue's goroutine has
+//     written it. caller-ns/conn is the part of that the broadcasting
+//     goroutine spends in Broadcast: after it, the caller is free, while
+//     the queues' goroutines write. B/queue is the memory an idle queue
+//     holds, its goroutine's stack included.
 //
 // Compressed: permessage-deflate without context takeover on every
 // connection, a compressible payload: write-each compresses once per
@@ -41,6 +43,10 @@ func (w doneWriter) Write(p []byte) (int, error) {
 	w.wg.Done()
 	return len(p), nil
 }
+
+// noContextTakeover is the offer that makes a server compress each message
+// on its own, so that a PreparedMessage can share its compressed form.
+const noContextTakeover = "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
 
 func BenchmarkBroadcast(b *testing.B) {
 	for _, size := range []int{128, 4096} {
@@ -58,14 +64,14 @@ func benchFanout(b *testing.B, size int, compressed bool) {
 	p := bytes.Repeat([]byte("wsforge broadcast "), size/18+1)[:size]
 	ctx := context.Background()
 	var wg sync.WaitGroup
-	newConns := func(w io.Writer) []*Conn {
-		conns := make([]*Conn, fanout)
+	newConns := func(w io.Writer) []*websocket.Conn {
+		so, ext := (*websocket.UpgradeOptions)(nil), ""
+		if compressed {
+			so, ext = &websocket.UpgradeOptions{Compression: &websocket.CompressionOptions{}}, noContextTakeover
+		}
+		conns := make([]*websocket.Conn, fanout)
 		for i := range conns {
-			var d *deflateState
-			if compressed {
-				d = newDeflateState(&CompressionOptions{}, true, true, 15, 15)
-			}
-			conns[i] = fakeConn(w, false, d)
+			conns[i] = fakeConn(b, func() io.Writer { return w }, so, ext)
 		}
 		return conns
 	}
@@ -74,7 +80,7 @@ func benchFanout(b *testing.B, size int, compressed bool) {
 		b.ReportAllocs()
 		for b.Loop() {
 			for _, c := range conns {
-				if err := c.Write(ctx, MessageText, p); err != nil {
+				if err := c.Write(ctx, websocket.MessageText, p); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -85,7 +91,7 @@ func benchFanout(b *testing.B, size int, compressed bool) {
 	b.Run("prepared-each", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			pm, _ := NewPreparedMessage(MessageText, p)
+			pm, _ := websocket.NewPreparedMessage(websocket.MessageText, p)
 			wg.Add(fanout)
 			for _, c := range conns {
 				if err := c.WritePrepared(ctx, pm); err != nil {
@@ -98,23 +104,21 @@ func benchFanout(b *testing.B, size int, compressed bool) {
 	})
 	b.Run("broadcast", func(b *testing.B) {
 		before := memInUse()
-		queues := make([]*SendQueue, fanout)
+		queues := make([]*Queue, fanout)
 		for i, c := range conns {
-			queues[i] = NewSendQueue(c, &SendQueueOptions{Overflow: OverflowDropNewest})
+			queues[i] = New(c, &Options{Overflow: OverflowDropNewest})
 		}
 		// Warm up: each queue's ring is allocated on its first message.
-		pm, _ := NewPreparedMessage(MessageText, p)
 		wg.Add(fanout)
-		Broadcast(ctx, pm, queues...)
+		Broadcast(ctx, websocket.MessageText, p, queues...)
 		wg.Wait()
 		perQueue := float64(memInUse()-before) / fanout
 		b.ReportAllocs()
 		var caller time.Duration
 		for b.Loop() {
 			start := time.Now()
-			pm, _ := NewPreparedMessage(MessageText, p)
 			wg.Add(fanout)
-			if n, _ := Broadcast(ctx, pm, queues...); n != fanout {
+			if n, _ := Broadcast(ctx, websocket.MessageText, p, queues...); n != fanout {
 				b.Fatalf("got %d queues, want %d", n, fanout)
 			}
 			caller += time.Since(start)
@@ -128,50 +132,57 @@ func benchFanout(b *testing.B, size int, compressed bool) {
 			q.Close(ctx)
 		}
 	})
+	for _, c := range conns {
+		c.CloseNow()
+	}
 }
 
-// BenchmarkSendQueue is the cost of sending one message through a queue
+// BenchmarkQueue is the cost of sending one message through a queue
 // rather than writing it directly, on a connection that discards what it
 // is written. A sender pushes messages as fast as it can; it waits when
 // the queue is full, so ns/op is the throughput of the sender and the
-// queue's goroutine together. SendPrepared+wait is the latency of one
-// message through an idle queue.
-func BenchmarkSendQueue(b *testing.B) {
+// queue's goroutine together. Broadcast is to that one queue, so it
+// includes encoding the message; Send+wait is the latency of one message
+// through an idle queue.
+func BenchmarkQueue(b *testing.B) {
 	ctx := context.Background()
 	for _, size := range []int{16, 125, 1024, 4096} {
 		p := bytes.Repeat([]byte("q"), size)
-		pm, _ := NewPreparedMessage(MessageBinary, p)
+		pm, _ := websocket.NewPreparedMessage(websocket.MessageBinary, p)
 		b.Run(fmt.Sprintf("size=%d/Write", size), func(b *testing.B) {
-			c := fakeConn(nil, false, nil)
+			c := fakeConn(b, nil, nil, "")
+			defer c.CloseNow()
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
 			for b.Loop() {
-				c.Write(ctx, MessageBinary, p)
+				c.Write(ctx, websocket.MessageBinary, p)
 			}
 		})
 		b.Run(fmt.Sprintf("size=%d/WritePrepared", size), func(b *testing.B) {
-			c := fakeConn(nil, false, nil)
+			c := fakeConn(b, nil, nil, "")
+			defer c.CloseNow()
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
 			for b.Loop() {
 				c.WritePrepared(ctx, pm)
 			}
 		})
-		for _, prepared := range []bool{false, true} {
+		for _, broadcast := range []bool{false, true} {
 			name := fmt.Sprintf("size=%d/Send", size)
-			if prepared {
-				name += "Prepared"
+			if broadcast {
+				name = fmt.Sprintf("size=%d/Broadcast", size)
 			}
 			b.Run(name, func(b *testing.B) {
-				c := fakeConn(nil, false, nil)
-				q := NewSendQueue(c, nil)
+				c := fakeConn(b, nil, nil, "")
+				defer c.CloseNow()
+				q := New(c, nil)
 				b.SetBytes(int64(size))
 				b.ReportAllocs()
 				for b.Loop() {
-					if prepared {
-						q.SendPrepared(ctx, pm)
+					if broadcast {
+						Broadcast(ctx, websocket.MessageBinary, p, q)
 					} else {
-						q.Send(ctx, MessageBinary, p)
+						q.Send(ctx, websocket.MessageBinary, p)
 					}
 				}
 				if err := q.Close(ctx); err != nil {
@@ -181,13 +192,15 @@ func BenchmarkSendQueue(b *testing.B) {
 		}
 		// One message at a time: the sender waits until the queue's
 		// goroutine has written it, so ns/op includes waking it.
-		b.Run(fmt.Sprintf("size=%d/SendPrepared+wait", size), func(b *testing.B) {
+		b.Run(fmt.Sprintf("size=%d/Send+wait", size), func(b *testing.B) {
 			w := make(notifyWriter)
-			q := NewSendQueue(fakeConn(w, false, nil), nil)
+			c := fakeConn(b, func() io.Writer { return w }, nil, "")
+			defer c.CloseNow()
+			q := New(c, nil)
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
 			for b.Loop() {
-				q.SendPrepared(ctx, pm)
+				q.Send(ctx, websocket.MessageBinary, p)
 				<-w
 			}
 			q.Close(ctx)

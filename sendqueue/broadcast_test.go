@@ -1,4 +1,4 @@
-package websocket
+package sendqueue
 
 import (
 	"bytes"
@@ -10,20 +10,23 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/wsforge/websocket"
 	"github.com/wsforge/websocket/internal/wstest"
+	"github.com/wsforge/websocket/websockettest"
 )
 
 // A peer that never reads, over real TCP: the socket buffers fill, then
 // the queue, and then its policy applies instead of Send blocking.
-func TestSendQueueNeverReadsTCP(t *testing.T) {
+func TestQueueNeverReadsTCP(t *testing.T) {
 	wstest.CheckLeaks(t)
+	const closeTimeout = 100 * time.Millisecond
 	tests := []struct {
 		name     string
 		overflow Overflow
 		wantErr  error
 	}{
 		{name: "block", overflow: OverflowBlock, wantErr: context.Canceled},
-		{name: "drop newest", overflow: OverflowDropNewest, wantErr: ErrQueueFull},
+		{name: "drop newest", overflow: OverflowDropNewest, wantErr: ErrFull},
 		{name: "close", overflow: OverflowClose, wantErr: net.ErrClosed},
 	}
 	for _, tt := range tests {
@@ -33,6 +36,13 @@ func TestSendQueueNeverReadsTCP(t *testing.T) {
 			dialed.(*net.TCPConn).SetReadBuffer(16 << 10)
 			nc.(*net.TCPConn).SetWriteBuffer(16 << 10)
 			accepted := &enterConn{Conn: nc, entered: make(chan struct{}, 1)}
+			// The 101 response waits, unread, in the dialed end's buffer.
+			server := mustUpgrade(t, accepted, &websocket.UpgradeOptions{CloseTimeout: closeTimeout}, "")
+			defer server.CloseNow()
+			select {
+			case <-accepted.entered: // the response
+			default:
+			}
 			// Fill the socket buffers first: write until a write cannot
 			// finish within 100 ms. The peer never reads, so the bytes
 			// need not be frames.
@@ -49,28 +59,24 @@ func TestSendQueueNeverReadsTCP(t *testing.T) {
 			nc.SetWriteDeadline(time.Time{})
 			t.Logf("the socket buffers took %d KiB", filled>>10)
 
-			cfg := (*UpgradeOptions)(nil).connConfig()
-			cfg.closeTimeout = 100 * time.Millisecond
-			server := newConn(accepted, nil, false, cfg)
-			defer server.CloseNow()
-			q := NewSendQueue(server, &SendQueueOptions{MaxMessages: 8, Overflow: tt.overflow})
+			q := New(server, &Options{MaxMessages: 8, Overflow: tt.overflow, CloseTimeout: closeTimeout})
 			// Send does not wait on a full OverflowBlock queue when its
 			// context has ended.
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
 			for i := range 8 {
-				if err := q.Send(ctx, MessageBinary, p); err != nil {
+				if err := q.Send(ctx, websocket.MessageBinary, p); err != nil {
 					t.Fatalf("Send %d: %v", i, err)
 				}
 				if i == 0 {
 					<-accepted.entered // the writer is stuck on message 0
 				}
 			}
-			if err := q.Send(ctx, MessageBinary, p); !errors.Is(err, tt.wantErr) {
+			if err := q.Send(ctx, websocket.MessageBinary, p); !errors.Is(err, tt.wantErr) {
 				t.Fatalf("Send 8: got %v, want %v", err, tt.wantErr)
 			}
 			if tt.overflow == OverflowClose {
-				<-server.done // within CloseTimeout
+				<-server.Context().Done() // within CloseTimeout
 				q.Close(context.Background())
 				return
 			}
@@ -78,7 +84,7 @@ func TestSendQueueNeverReadsTCP(t *testing.T) {
 			if err := q.Close(ctx); err != context.Canceled {
 				t.Errorf("Close: got %v, want context.Canceled", err)
 			}
-			if !server.isClosed() {
+			if !closed(server) {
 				t.Error("the Conn is still open after discarding a frame in flight")
 			}
 		})
@@ -117,14 +123,14 @@ func TestBroadcastSlowConsumer(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				const readers, messages = 4, 50
-				slow, _ := pipeServer(t)
-				queues := []*SendQueue{NewSendQueue(slow, &SendQueueOptions{MaxMessages: 2, Overflow: tt.overflow})}
+				slow, _ := pipeServer(t, nil)
+				queues := []*Queue{New(slow, &Options{MaxMessages: 2, Overflow: tt.overflow})}
 				got := make([][][]byte, readers)
 				var wg sync.WaitGroup
 				for i := range readers {
-					c, peer := pipeServer(t)
+					c, peer := pipeServer(t, nil)
 					// The slow queue first: it must not delay the others.
-					queues = append(queues, NewSendQueue(c, &SendQueueOptions{MaxMessages: 2}))
+					queues = append(queues, New(c, &Options{MaxMessages: 2}))
 					wg.Go(func() {
 						for range messages {
 							_, p, err := peer.ReadMessage(nil)
@@ -139,13 +145,12 @@ func TestBroadcastSlowConsumer(t *testing.T) {
 				start := time.Now()
 				waited := 0
 				for m := range messages {
-					pm, _ := NewPreparedMessage(MessageText, msg(m))
 					ctx := context.Background()
 					var cancel context.CancelFunc = func() {}
 					if tt.timeout > 0 {
 						ctx, cancel = context.WithTimeout(ctx, tt.timeout)
 					}
-					n, err := Broadcast(ctx, pm, queues...)
+					n, err := Broadcast(ctx, websocket.MessageText, msg(m), queues...)
 					cancel()
 					if n < readers || n > readers+1 {
 						t.Fatalf("message %d: got %d queues, want %d or %d", m, n, readers, readers+1)
@@ -182,14 +187,26 @@ func TestBroadcastSlowConsumer(t *testing.T) {
 // Real connections, one of which never reads: every message reaches the
 // readers, in order, and Broadcast keeps returning at once.
 func TestBroadcastTCP(t *testing.T) {
+	wstest.CheckLeaks(t)
 	const readers, messages, size = 3, 400, 32 << 10
 	ctx := context.Background()
-	slowServer, _ := newPair(t, nil, nil)
-	queues := []*SendQueue{NewSendQueue(slowServer, &SendQueueOptions{MaxMessages: 16, Overflow: OverflowDropNewest})}
+	pair := func() (server, client *websocket.Conn) {
+		server, client, err := websockettest.Pair(nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			server.CloseNow()
+			client.CloseNow()
+		})
+		return server, client
+	}
+	slowServer, _ := pair()
+	queues := []*Queue{New(slowServer, &Options{MaxMessages: 16, Overflow: OverflowDropNewest})}
 	var wg sync.WaitGroup
 	for i := range readers {
-		server, client := newPair(t, nil, nil)
-		queues = append(queues, NewSendQueue(server, &SendQueueOptions{MaxMessages: 64}))
+		server, client := pair()
+		queues = append(queues, New(server, &Options{MaxMessages: 64}))
 		wg.Go(func() {
 			for m := range messages {
 				_, p, err := client.Read(ctx, nil)
@@ -203,9 +220,8 @@ func TestBroadcastTCP(t *testing.T) {
 	dropped := 0
 	p := make([]byte, size)
 	for m := range messages {
-		p[0] = byte(m)
-		pm, _ := NewPreparedMessage(MessageBinary, p)
-		n, err := Broadcast(ctx, pm, queues...)
+		p[0] = byte(m) // Broadcast has encoded the previous one: p may change
+		n, err := Broadcast(ctx, websocket.MessageBinary, p, queues...)
 		if err != nil || n < readers {
 			t.Fatalf("message %d: got %d queues %v, want at least %d", m, n, err, readers)
 		}
