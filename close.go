@@ -160,10 +160,10 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 	if len(reason) > maxCloseReason || !utf8.ValidString(reason) {
 		return errors.New("websocket: close: reason must be at most 123 bytes of UTF-8")
 	}
-	if !c.closeCalled.CompareAndSwap(false, true) {
+	if !c.closing.called.CompareAndSwap(false, true) {
 		return errClosed
 	}
-	c.closeStarted.Store(true)
+	c.closing.started.Store(true)
 	deadline := time.Now().Add(c.cfg.closeTimeout)
 	err := c.writeClose(deadline, code, reason)
 	switch {
@@ -188,8 +188,8 @@ func (c *Conn) handshakeDone() bool {
 // CloseNow closes the connection without a closing handshake. A call after
 // Close or CloseNow returns an error wrapping [net.ErrClosed].
 func (c *Conn) CloseNow() error {
-	c.closeCalled.Store(true)
-	c.closeStarted.Store(true)
+	c.closing.called.Store(true)
+	c.closing.started.Store(true)
 	if !c.closeConn() {
 		return errClosed
 	}
@@ -231,13 +231,13 @@ func (c *Conn) awaitPeerClose(deadline time.Time) error {
 			return nil
 		}
 		select {
-		case <-c.peerClosed:
+		case <-c.closing.peerClosed:
 			if c.client {
 				// §7.1.1: the reader that got the peer's close waits for
 				// the server to end TCP first; so does Close, within the
 				// deadline.
 				select {
-				case <-c.done:
+				case <-c.closing.done:
 				case <-timer.C:
 				}
 			}
@@ -280,10 +280,10 @@ func (c *Conn) handleClose(payload []byte) error {
 	}
 	c.readErr = ce
 	c.stats.closeRecv.Store(uint32(ce.Code))
-	c.closeStarted.Store(true)
+	c.closing.started.Store(true)
 	deadline := time.Now().Add(c.cfg.closeTimeout)
 	c.writeClose(deadline, reply, "")
-	close(c.peerClosed)
+	close(c.closing.peerClosed)
 	if c.client {
 		c.awaitEOF(deadline)
 	}
@@ -308,7 +308,7 @@ func (c *Conn) awaitEOF(deadline time.Time) {
 func (c *Conn) fail(code StatusCode, err error) error {
 	c.readErr = err
 	c.stats.flag(flagReadFailed)
-	c.closeStarted.Store(true)
+	c.closing.started.Store(true)
 	deadline := time.Now().Add(c.cfg.closeTimeout)
 	if c.writeClose(deadline, code, "") == nil {
 		c.linger(deadline)

@@ -60,16 +60,10 @@ type Conn struct {
 	client bool
 	cfg    connConfig
 
-	readLimit    atomic.Int64
-	closeCalled  atomic.Bool   // Close or CloseNow was called
-	closeStarted atomic.Bool   // Close, CloseNow or a close handshake has begun
-	peerClosed   chan struct{} // closed when the peer's close frame arrived
-	done         chan struct{} // closed when the Conn closes nc, just before
-	closeOnce    sync.Once
-	cause        error                    // why the Conn closed itself, if it did; set before done is closed
-	lifetime     atomic.Pointer[lifetime] // made by the first call to Context
-	hb           *heartbeat               // nil unless a heartbeat or idle timeout is on
-	stats        connStats                // counted with atomics by the reader and writers
+	readLimit atomic.Int64
+	closing   closeState // the close sequence: see closestate.go
+	hb        *heartbeat // nil unless a heartbeat or idle timeout is on
+	stats     connStats  // counted with atomics by the reader and writers
 
 	// Owned by the reader: the goroutine holding readMu.
 	readMu    sema
@@ -86,9 +80,8 @@ type Conn struct {
 	// msgInflated counts its inflated bytes against the read limit.
 	msgCompressed bool
 	msgInflated   int64
-	interrupted   bool   // a read of the message was cut off by its context
-	pending       []byte // bytes of the message an interrupted Read had read
-	readErr       error  // sticky: the read side has ended
+	resume        readResume // what a read cut off by its context left: see resume.go
+	readErr       error      // sticky: the read side has ended
 	ctrl          [maxControlPayload]byte
 	pongPending   int // payload size +1 of a pong still to send; 0 for none
 	pong          [maxControlPayload]byte
@@ -101,12 +94,11 @@ type Conn struct {
 	mw      messageWriter // guarded by msgMu
 	wpool   *sync.Pool    // buffers of writeBufferSize bytes of payload and a header
 	// Guarded by frameMu.
-	writeErr  error // sticky: the write side has failed
-	closeSent bool
-	rng       *rand.ChaCha8 // client masking keys
-	wwatch    watch
-	iov       [2][]byte   // header and payload of a vectored write
-	vec       net.Buffers // over iov
+	writeErr error         // sticky: the write side has failed
+	rng      *rand.ChaCha8 // client masking keys
+	wwatch   watch
+	iov      [2][]byte   // header and payload of a vectored write
+	vec      net.Buffers // over iov
 
 	pingMu  sync.Mutex
 	pingSeq uint64
@@ -118,15 +110,14 @@ type Conn struct {
 // read as frames, and its buffer is reused when its size fits.
 func newConn(nc net.Conn, br *bufio.Reader, client bool, cfg connConfig) *Conn {
 	c := &Conn{
-		nc:         nc,
-		client:     client,
-		cfg:        cfg,
-		peerClosed: make(chan struct{}),
-		done:       make(chan struct{}),
-		readMu:     newSema(),
-		msgMu:      newSema(),
-		frameMu:    newSema(),
-		wpool:      bufferPool(cfg.writeBufferSize + maxHeaderSize),
+		nc:      nc,
+		client:  client,
+		cfg:     cfg,
+		closing: newCloseState(),
+		readMu:  newSema(),
+		msgMu:   newSema(),
+		frameMu: newSema(),
+		wpool:   bufferPool(cfg.writeBufferSize + maxHeaderSize),
 	}
 	c.readLimit.Store(cfg.readLimit)
 	c.cr.nc = nc
@@ -172,78 +163,6 @@ func (c *Conn) SetReadLimit(n int64) {
 		n = DefaultReadLimit
 	}
 	c.readLimit.Store(n)
-}
-
-// closeConn closes the network connection once; it reports whether this
-// call did it.
-func (c *Conn) closeConn() bool { return c.closeWith(nil) }
-
-// closeWith is closeConn recording why the Conn closes itself: a non-nil
-// cause is what later reads and writes report (see closedErr). done is
-// closed before nc, so that I/O failing because of the close sees it.
-func (c *Conn) closeWith(cause error) bool {
-	did := false
-	c.closeOnce.Do(func() {
-		did = true
-		c.cause = cause
-		c.hb.stop()
-		close(c.done)
-		c.nc.Close()
-		if l := c.lifetime.Load(); l != nil {
-			l.cancel(c.closedErr())
-		}
-	})
-	return did
-}
-
-// closedErr returns the error of I/O on a Conn that closeWith closed: a
-// [*CloseError] with StatusAbnormalClosure wrapping the cause, or errClosed
-// when there was none. The caller has seen done closed.
-func (c *Conn) closedErr() error {
-	if c.cause == nil {
-		return errClosed
-	}
-	return &CloseError{Code: StatusAbnormalClosure, err: c.cause}
-}
-
-// Context returns a context that is done once the connection has closed,
-// for whatever reason: a closing handshake, CloseNow, a failure, the
-// heartbeat. [context.Cause] then reports an error wrapping [net.ErrClosed]
-// or a [*CloseError] saying why the Conn closed itself. It lets code built
-// on the Conn, such as connection trackers and send queues, learn of the
-// close without a goroutine of its own ([context.AfterFunc]). The context
-// is made on the first call, so a Conn that is never asked for one costs
-// nothing more.
-func (c *Conn) Context() context.Context {
-	if l := c.lifetime.Load(); l != nil {
-		return l.ctx
-	}
-	l := &lifetime{}
-	l.ctx, l.cancel = context.WithCancelCause(context.Background())
-	if !c.lifetime.CompareAndSwap(nil, l) {
-		l.cancel(nil)
-		return c.lifetime.Load().ctx
-	}
-	if c.isClosed() { // closed before l was stored: closeWith missed it
-		l.cancel(c.closedErr())
-	}
-	return l.ctx
-}
-
-// lifetime is the context [Conn.Context] returns, with its cancel function.
-type lifetime struct {
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-}
-
-// isClosed reports whether closeConn has run.
-func (c *Conn) isClosed() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
 }
 
 // watch turns the end of a context into a deadline in the past on one

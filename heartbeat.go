@@ -94,14 +94,14 @@ func (h *heartbeat) stop() {
 func (h *heartbeat) fire() {
 	c := h.c
 	for {
-		if c.closeStarted.Load() {
+		if c.closing.started.Load() {
 			return // the close handshake, or the close, bounds itself
 		}
 		now := time.Now()
 		if !h.pongDue.IsZero() && !now.Before(h.pongDue) {
 			if !h.answered() {
 				c.stats.flag(flagPongTimeout)
-				c.closeStarted.Store(true)
+				c.closing.started.Store(true)
 				// A close frame to a peer that does not answer would
 				// likely go unread: the peer sees the TCP connection end.
 				c.closeWith(errPongTimeout)
@@ -220,11 +220,11 @@ func (c *Conn) probe() (waiting, full bool) {
 	if c.readErr != nil || c.isClosed() {
 		return false, false
 	}
-	interrupted := c.interrupted
+	resume := c.resume.interrupted
 	deadline, _ := ctx.Deadline()
 	c.nc.SetReadDeadline(deadline)
 	defer func() {
-		c.interrupted = interrupted // a pong left owed does not cut a message
+		c.resume.cut(resume) // a pong left owed does not cut a message
 		if c.readErr == nil {
 			c.nc.SetReadDeadline(time.Time{})
 		}
@@ -235,7 +235,7 @@ func (c *Conn) probe() (waiting, full bool) {
 	for c.frameLeft == 0 {
 		h, size, err := peekHeader(c.br)
 		if err != nil {
-			return len(c.pending) > 0, false // the reader will judge an error
+			return c.resume.holds(), false // the reader will judge an error
 		}
 		if !h.op.isControl() {
 			break
@@ -246,7 +246,7 @@ func (c *Conn) probe() (waiting, full bool) {
 		}
 		b, err := c.br.Peek(size + int(h.length))
 		if err != nil {
-			return len(c.pending) > 0, false
+			return c.resume.holds(), false
 		}
 		payload := c.ctrl[:copy(c.ctrl[:], b[size:])]
 		c.br.Discard(len(b))
@@ -263,5 +263,5 @@ func (c *Conn) probe() (waiting, full bool) {
 		c.br.Peek(n + 1)
 	}
 	n := c.br.Buffered()
-	return n > 0 || len(c.pending) > 0, n == c.br.Size()
+	return n > 0 || c.resume.holds(), n == c.br.Size()
 }

@@ -37,7 +37,7 @@ func (c *Conn) Ping(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-c.done:
+	case <-c.closing.done:
 		return c.closedErr()
 	}
 }
@@ -106,7 +106,7 @@ func (c *Conn) flushPong(ctx context.Context) error {
 	case err == nil:
 		c.pongStall = time.Time{}
 	case err == ctx.Err():
-		c.interrupted = c.msgActive
+		c.resume.cut(c.msgActive)
 		return err
 	case err == errPongDropped:
 		if wt := c.cfg.writeTimeout; wt > 0 && time.Since(c.pongStall) >= wt {
@@ -134,7 +134,7 @@ func (c *Conn) writePong(ctx context.Context, h header, deadline time.Time) erro
 	switch {
 	case c.writeErr != nil:
 		return c.writeErr
-	case c.closeSent:
+	case c.closing.sent:
 		return errCloseSent
 	case ctx.Err() != nil:
 		return ctx.Err()

@@ -51,8 +51,7 @@ func (c *Conn) Read(ctx context.Context, buf []byte) (MessageType, []byte, error
 		return 0, buf, err
 	}
 	start := len(buf)
-	buf = append(buf, c.pending...)
-	c.pending = c.pending[:0]
+	buf = c.resume.appendTo(buf)
 	for {
 		// A full buffer grows unless the message has ended: a buffer
 		// exactly the size of the message is not reallocated.
@@ -75,8 +74,8 @@ func (c *Conn) Read(ctx context.Context, buf []byte) (MessageType, []byte, error
 		switch {
 		case err == io.EOF:
 			return c.msgType, buf, nil
-		case err != nil && c.interrupted:
-			c.pending = append(c.pending, buf[start:]...)
+		case err != nil && c.resume.interrupted:
+			c.resume.keep(buf[start:])
 			return 0, buf[:start], err
 		case err != nil:
 			return 0, buf[:start], err
@@ -130,16 +129,15 @@ func (c *Conn) endRead() {
 // current one if a read of it was interrupted, else the next one, skipping
 // the rest of a message that was abandoned.
 func (c *Conn) startMessage(ctx context.Context) error {
-	if c.interrupted {
-		c.interrupted = false
+	if c.resume.resume() {
 		return nil
 	}
-	c.pending = c.pending[:0]
+	c.resume.abandon()
 	for c.msgActive {
 		if err := c.skipMessage(ctx); err != nil {
 			// An abandoned message stays abandoned: a skip cut off by
 			// ctx is resumed by the next read, never the message.
-			c.interrupted = false
+			c.resume.abandon()
 			return err
 		}
 	}
@@ -201,10 +199,8 @@ func (r *messageReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	defer c.endRead()
-	if len(c.pending) > 0 {
-		n := copy(p, c.pending)
-		c.pending = c.pending[:copy(c.pending, c.pending[n:])]
-		return n, nil
+	if c.resume.holds() {
+		return c.resume.read(p), nil
 	}
 	if !c.msgActive {
 		return 0, io.EOF
@@ -285,10 +281,10 @@ func (c *Conn) inflateFailed(ctx context.Context, err error) error {
 	case ctx.Err() != nil:
 		// The caller's context has ended: close at once, without the
 		// linger of fail.
-		c.interrupted = false
+		c.resume.abandon()
 		c.readErr = errCompressedCut
 		c.stats.flag(flagReadFailed)
-		c.closeStarted.Store(true)
+		c.closing.started.Store(true)
 		c.writeClose(time.Now().Add(c.cfg.closeTimeout), StatusGoingAway, "")
 		c.closeConn()
 		return ctx.Err()
@@ -435,7 +431,7 @@ func (c *Conn) allowedRSV(op opcode) byte {
 // side for good.
 func (c *Conn) readFailed(ctx context.Context, err error) error {
 	if ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded) && !c.isClosed() {
-		c.interrupted = c.msgActive
+		c.resume.cut(c.msgActive)
 		return ctx.Err()
 	}
 	if c.readErr != nil {

@@ -267,7 +267,7 @@ func (c *Conn) lockFrame(ctx context.Context) error {
 	case c.writeErr != nil:
 		c.frameMu.unlock()
 		return c.writeErr
-	case c.closeSent:
+	case c.closing.sent:
 		c.frameMu.unlock()
 		return errCloseSent
 	case ctx.Err() != nil: // ended before the frame started: send nothing
@@ -287,7 +287,7 @@ func (c *Conn) writeFrame(ctx context.Context, h header, p []byte) error {
 	}
 	defer c.unlockFrame()
 	if h.op == opClose {
-		c.closeSent = true
+		c.closing.sent = true
 	}
 	c.stats.countOut(h)
 	pool := c.wpool
