@@ -238,11 +238,15 @@ func newConnConfig(readLimit int64, readBuf, writeBuf int, closeTimeout time.Dur
 
 func (o *UpgradeOptions) connConfig() connConfig {
 	if o == nil {
-		o = &UpgradeOptions{}
+		return (&DialOptions{}).connConfig()
 	}
-	cfg := newConnConfig(o.ReadLimit, o.ReadBufferSize, o.WriteBufferSize, o.CloseTimeout, o.OnPing, o.OnPong)
-	cfg.setTimeouts(o.PingInterval, o.PongTimeout, o.AnyDataIsPong, o.IdleTimeout, o.WriteTimeout)
-	return cfg
+	// The options a Conn keeps are the same on both sides.
+	return (&DialOptions{
+		ReadLimit: o.ReadLimit, ReadBufferSize: o.ReadBufferSize, WriteBufferSize: o.WriteBufferSize,
+		CloseTimeout: o.CloseTimeout, OnPing: o.OnPing, OnPong: o.OnPong,
+		PingInterval: o.PingInterval, PongTimeout: o.PongTimeout, AnyDataIsPong: o.AnyDataIsPong,
+		IdleTimeout: o.IdleTimeout, WriteTimeout: o.WriteTimeout,
+	}).connConfig()
 }
 
 func (o *DialOptions) connConfig() connConfig {

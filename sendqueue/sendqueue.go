@@ -83,9 +83,10 @@ type Options struct {
 	// value other than the Overflow constants, means OverflowBlock.
 	Overflow Overflow
 
-	// CloseCode is the close code OverflowClose sends. Zero, or a code a
-	// close frame cannot carry (anything outside 1000-1003, 1007-1014 and
-	// 3000-4999), means websocket.StatusPolicyViolation (1008);
+	// CloseCode is the close code OverflowClose sends. Zero means
+	// websocket.StatusPolicyViolation (1008), which is also sent when
+	// [websocket.Conn.Close] refuses CloseCode (a code a close frame
+	// cannot carry: anything outside 1000-1003, 1007-1014 and 3000-4999);
 	// websocket.StatusTryAgainLater (1013) suits a server shedding load.
 	CloseCode websocket.StatusCode
 
@@ -180,7 +181,7 @@ func New(c *websocket.Conn, opts *Options) *Queue {
 	default:
 		q.overflow = OverflowBlock
 	}
-	if !validCloseCode(q.closeCode) {
+	if q.closeCode == 0 {
 		q.closeCode = websocket.StatusPolicyViolation
 	}
 	if q.closeTimeout <= 0 {
@@ -194,19 +195,6 @@ func New(c *websocket.Conn, opts *Options) *Queue {
 	q.connDone = c.Context().Done()
 	go q.run()
 	return q
-}
-
-// validCloseCode reports whether code may appear in a close frame
-// (RFC 6455 §7.4.1, §7.4.2): the codes defined or registered in 1000-1014
-// except 1004, 1005 and 1006, and 3000-4999 for libraries and applications.
-func validCloseCode(code websocket.StatusCode) bool {
-	switch {
-	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014:
-		return true
-	case code >= 3000 && code <= 4999:
-		return true
-	}
-	return false
 }
 
 // Send queues a message of type typ with a copy of p, which the caller may
@@ -420,7 +408,11 @@ func (q *Queue) run() {
 		// The frame in flight, if any, has gone out: the close frame
 		// follows it. The timer closes the Conn if this takes longer
 		// than CloseTimeout from the overflow.
-		q.c.Close(q.closeCode, "send queue full")
+		// Close refuses a code that a close frame cannot carry, and then
+		// does nothing: fall back to 1008.
+		if err := q.c.Close(q.closeCode, "send queue full"); err != nil && q.closeCode != websocket.StatusPolicyViolation {
+			q.c.Close(websocket.StatusPolicyViolation, "send queue full")
+		}
 		timer.Stop()
 	}
 }

@@ -110,6 +110,14 @@ func TestQueueOverflow(t *testing.T) {
 			wantAfter: []int{0},
 			wantClose: websocket.StatusTryAgainLater,
 		},
+		{
+			name:      "close with a code no close frame carries: 1008",
+			overflow:  OverflowClose,
+			code:      websocket.StatusNoStatusRcvd,
+			wantErr:   ErrFull,
+			wantAfter: []int{0},
+			wantClose: websocket.StatusPolicyViolation,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -567,7 +575,7 @@ func TestNewOptions(t *testing.T) {
 			wantMessages:  DefaultMessages,
 			wantBytes:     DefaultBytes,
 			wantOverflow:  OverflowBlock,
-			wantCloseCode: websocket.StatusPolicyViolation,
+			wantCloseCode: 1005, // Close refuses it: 1008 goes out instead
 			wantTimeout:   websocket.DefaultCloseTimeout,
 		},
 		{
@@ -576,7 +584,7 @@ func TestNewOptions(t *testing.T) {
 			wantMessages:  DefaultMessages,
 			wantBytes:     DefaultBytes,
 			wantOverflow:  OverflowBlock,
-			wantCloseCode: websocket.StatusPolicyViolation,
+			wantCloseCode: 5000, // Close refuses it: 1008 goes out instead
 			wantTimeout:   websocket.DefaultCloseTimeout,
 		},
 	}
@@ -610,33 +618,6 @@ func TestNewOptions(t *testing.T) {
 				}
 			})
 		})
-	}
-}
-
-func TestValidCloseCode(t *testing.T) {
-	tests := []struct {
-		code websocket.StatusCode
-		want bool
-	}{
-		{code: 0, want: false},
-		{code: 999, want: false},
-		{code: 1000, want: true},
-		{code: 1003, want: true},
-		{code: 1004, want: false},
-		{code: 1005, want: false},
-		{code: 1006, want: false},
-		{code: 1007, want: true},
-		{code: 1014, want: true},
-		{code: 1015, want: false},
-		{code: 2999, want: false},
-		{code: 3000, want: true},
-		{code: 4999, want: true},
-		{code: 5000, want: false},
-	}
-	for _, tt := range tests {
-		if got := validCloseCode(tt.code); got != tt.want {
-			t.Errorf("validCloseCode(%d): got %v, want %v", tt.code, got, tt.want)
-		}
 	}
 }
 
