@@ -16,22 +16,33 @@ func CheckLeaks(t testing.TB) {
 	t.Helper()
 	before := goroutines()
 	t.Cleanup(func() {
-		var extra []string
-		for wait := time.Millisecond; wait < 5*time.Second; wait *= 2 {
-			extra = extra[:0]
-			for id, stack := range goroutines() {
-				if _, ok := before[id]; !ok && !ignored(stack) {
-					extra = append(extra, stack)
-				}
-			}
-			if len(extra) == 0 {
-				return
-			}
-			time.Sleep(wait)
+		if extra := leakedSince(before); len(extra) > 0 {
+			t.Errorf("%d goroutines leaked:\n%s", len(extra), strings.Join(extra, "\n\n"))
 		}
-		sort.Strings(extra)
-		t.Errorf("%d goroutines leaked:\n%s", len(extra), strings.Join(extra, "\n\n"))
 	})
+}
+
+// leakedSince returns the stacks of the goroutines started since before
+// that are still running once they have had up to about 5 s to finish,
+// sorted; it polls, backing off, and returns as soon as there are none.
+// This is a wait for other goroutines to end, which has no event to wait
+// on; the tests themselves never synchronise by sleeping.
+func leakedSince(before map[string]string) []string {
+	var extra []string
+	for wait := time.Millisecond; wait < 5*time.Second; wait *= 2 {
+		extra = extra[:0]
+		for id, stack := range goroutines() {
+			if _, ok := before[id]; !ok && !ignored(stack) {
+				extra = append(extra, stack)
+			}
+		}
+		if len(extra) == 0 {
+			return nil
+		}
+		time.Sleep(wait)
+	}
+	sort.Strings(extra)
+	return extra
 }
 
 // ignored reports goroutines that belong to the runtime or the test
