@@ -215,6 +215,7 @@ func (c *Conn) writeClose(deadline time.Time, code StatusCode, reason string) er
 func (c *Conn) awaitPeerClose(deadline time.Time) error {
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
+	wake := c.readMu.wakeup()
 	c.readMu.waiters.Add(1) // so that a reader releasing the lock wakes us
 	defer c.readMu.waiters.Add(-1)
 	for {
@@ -242,7 +243,7 @@ func (c *Conn) awaitPeerClose(deadline time.Time) error {
 				}
 			}
 			return nil
-		case <-c.readMu.wake:
+		case <-wake:
 		case <-timer.C:
 			return fmt.Errorf("websocket: close: no close frame from the peer: %w", os.ErrDeadlineExceeded)
 		}

@@ -114,18 +114,17 @@ func newConn(nc net.Conn, br *bufio.Reader, client bool, cfg connConfig) *Conn {
 		client:  client,
 		cfg:     cfg,
 		closing: newCloseState(),
-		readMu:  newSema(),
-		msgMu:   newSema(),
-		frameMu: newSema(),
 		wpool:   bufferPool(cfg.writeBufferSize + maxHeaderSize),
 	}
 	c.readLimit.Store(cfg.readLimit)
 	c.cr.nc = nc
-	c.cr.watch.set = nc.SetReadDeadline
-	c.wwatch.set = nc.SetWriteDeadline
+	c.cr.watch.nc = nc
+	c.wwatch.nc, c.wwatch.write = nc, true
 	c.mr.c = c
 	c.mw.c = c
-	c.mw.tail.emit = c.mw.emit
+	if cfg.deflate != nil {
+		c.mw.tail.emit = c.mw.emit // only compressed messages pass through it
+	}
 	if br != nil && br.Buffered() > 0 {
 		leftover, _ := br.Peek(br.Buffered())
 		c.cr.prefix = append([]byte(nil), leftover...)
@@ -168,11 +167,21 @@ func (c *Conn) SetReadLimit(n int64) {
 // watch turns the end of a context into a deadline in the past on one
 // direction of the connection, interrupting blocked I/O.
 type watch struct {
-	set   func(time.Time) error
+	nc    net.Conn
+	write bool // the write direction, else the read one
 	stop  func() bool
 	mu    sync.Mutex
 	gen   uint64 // a stale callback sees a newer generation and does nothing
 	fired bool
+}
+
+// set sets the deadline of the watched direction.
+func (w *watch) set(t time.Time) {
+	if w.write {
+		w.nc.SetWriteDeadline(t)
+	} else {
+		w.nc.SetReadDeadline(t)
+	}
 }
 
 func (w *watch) arm(ctx context.Context) {

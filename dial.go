@@ -309,7 +309,7 @@ func checkResponse(resp *http.Response, key string, protocols []string, compress
 	// §4.1 response item 4: Sec-WebSocket-Accept is the Base64 SHA-1 of our
 	// key and the GUID, compared exactly.
 	want := acceptKey(key)
-	if got := h.Values("Sec-WebSocket-Accept"); len(got) != 1 || got[0] != string(want[:]) {
+	if got := h["Sec-Websocket-Accept"]; len(got) != 1 || got[0] != string(want[:]) {
 		return "", nil, "Sec-WebSocket-Accept does not match the key"
 	}
 	// §4.1 response item 5, §9.1: only extensions we offered, with
@@ -319,7 +319,7 @@ func checkResponse(resp *http.Response, key string, protocols []string, compress
 		return "", nil, err.Error()
 	}
 	// §4.1 response item 6: at most one subprotocol, one we offered.
-	switch got := headerTokens(h, "Sec-WebSocket-Protocol"); {
+	switch got := headerTokens(h, "Sec-Websocket-Protocol"); {
 	case len(got) > 1:
 		return "", nil, "server chose more than one subprotocol"
 	case len(got) == 1:

@@ -36,7 +36,7 @@ const (
 // breaks the grammar of RFC 6455 §9.1, so that a server can decline just
 // that offer.
 func parseExtensions(h http.Header) (exts []extension, bad []bool) {
-	for _, v := range h.Values("Sec-WebSocket-Extensions") {
+	for _, v := range h["Sec-Websocket-Extensions"] {
 		for more := true; more; {
 			var elem string
 			elem, v, more = cutOutsideQuotes(v, ',')

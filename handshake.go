@@ -78,14 +78,24 @@ func validKey(key string) bool {
 // Tokens are ASCII: "websoc\u212Aet" (a Kelvin sign) is not "websocket",
 // whatever Unicode case folding says, and only spaces and tabs are trimmed.
 func headerHasToken(h http.Header, name, token string) bool {
-	return httpguts.HeaderValuesContainsToken(h.Values(name), token)
+	return httpguts.HeaderValuesContainsToken(headerValues(h, name), token)
+}
+
+// headerValues returns the values of header name. Callers pass canonical
+// names ("Sec-Websocket-Key"), which are looked up directly: net/http would
+// canonicalize "Sec-WebSocket-Key" on every call, allocating.
+func headerValues(h http.Header, name string) []string {
+	if vs, ok := h[name]; ok {
+		return vs
+	}
+	return h.Values(name)
 }
 
 // headerTokens returns the comma-separated values of header name, trimmed,
 // without empty elements.
 func headerTokens(h http.Header, name string) []string {
 	var out []string
-	for _, v := range h.Values(name) {
+	for _, v := range headerValues(h, name) {
 		for v != "" {
 			var t string
 			t, v, _ = strings.Cut(v, ",")
@@ -127,7 +137,7 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *UpgradeOptions) (*Con
 		http.Error(w, "websocket: "+reason, status)
 		return nil, &HandshakeError{Reason: reason, Status: status}
 	}
-	key := r.Header.Get("Sec-WebSocket-Key")
+	key := r.Header["Sec-Websocket-Key"][0] // checkRequest saw exactly one
 	protocol := selectSubprotocol(r.Header, opts.Subprotocols)
 	extensions, deflate := acceptDeflate(r.Header, opts.Compression)
 
@@ -172,10 +182,10 @@ func checkRequest(w http.ResponseWriter, r *http.Request, opts *UpgradeOptions) 
 		return http.StatusUpgradeRequired, "Upgrade header must include websocket"
 	case !headerHasToken(h, "Connection", "upgrade"): // §4.2.1 item 4
 		return http.StatusBadRequest, "Connection header must include upgrade"
-	case len(h.Values("Sec-WebSocket-Version")) != 1 || h.Get("Sec-WebSocket-Version") != "13": // §4.2.1 item 6, §4.4
+	case len(h["Sec-Websocket-Version"]) != 1 || h["Sec-Websocket-Version"][0] != "13": // §4.2.1 item 6, §4.4
 		w.Header().Set("Sec-WebSocket-Version", "13")
 		return http.StatusUpgradeRequired, "unsupported version: only 13 is spoken"
-	case len(h.Values("Sec-WebSocket-Key")) != 1 || !validKey(h.Get("Sec-WebSocket-Key")): // §4.2.1 item 5
+	case len(h["Sec-Websocket-Key"]) != 1 || !validKey(h["Sec-Websocket-Key"][0]): // §4.2.1 item 5
 		return http.StatusBadRequest, "Sec-WebSocket-Key must be the Base64 of 16 bytes"
 	}
 	if !opts.InsecureSkipOriginCheck {
@@ -196,6 +206,12 @@ func checkRequest(w http.ResponseWriter, r *http.Request, opts *UpgradeOptions) 
 func checkOrigin(r *http.Request, patterns []string) error {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
+		return nil
+	}
+	// The usual browser request first, without parsing: an http(s) origin
+	// naming the request's own host.
+	if scheme, host, ok := strings.Cut(origin, "://"); ok && host != "" && strings.EqualFold(host, r.Host) &&
+		(strings.EqualFold(scheme, "https") || strings.EqualFold(scheme, "http")) {
 		return nil
 	}
 	if origin == "null" {
@@ -300,7 +316,7 @@ func quoteWithin(s string, n int) string {
 // It allocates nothing, however long the header.
 func selectSubprotocol(h http.Header, server []string) string {
 	best := len(server) // the index of the best protocol offered so far
-	for _, v := range h.Values("Sec-WebSocket-Protocol") {
+	for _, v := range h["Sec-Websocket-Protocol"] {
 		for v != "" {
 			var t string
 			t, v, _ = strings.Cut(v, ",")
@@ -326,7 +342,7 @@ func writeResponse(nc net.Conn, bw *bufio.Writer, key, protocol, extensions stri
 	}
 	accept := acceptKey(key)
 	bw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ")
-	bw.Write(accept[:])
+	bw.Write(append(bw.AvailableBuffer(), accept[:]...)) // accept stays on the stack
 	bw.WriteString("\r\n")
 	if protocol != "" {
 		bw.WriteString("Sec-WebSocket-Protocol: " + protocol + "\r\n")

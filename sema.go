@@ -12,10 +12,26 @@ import (
 type sema struct {
 	held    atomic.Bool
 	waiters atomic.Int32
-	wake    chan struct{} // capacity 1: "it may be free now"
+	// wake, capacity 1, says "it may be free now". The first waiter makes
+	// it, so that a lock never contended costs no channel.
+	wake atomic.Pointer[chan struct{}]
 }
 
-func newSema() sema { return sema{wake: make(chan struct{}, 1)} }
+func newSema() sema { return sema{} }
+
+// wakeup returns the wake channel, making it if need be. A waiter calls it
+// before it counts itself in waiters, so unlock, which looks at waiters
+// first, always finds the channel made.
+func (s *sema) wakeup() chan struct{} {
+	if p := s.wake.Load(); p != nil {
+		return *p
+	}
+	ch := make(chan struct{}, 1)
+	if s.wake.CompareAndSwap(nil, &ch) {
+		return ch
+	}
+	return *s.wake.Load()
+}
 
 // tryLock takes the lock if it is free.
 func (s *sema) tryLock() bool { return s.held.CompareAndSwap(false, true) }
@@ -25,6 +41,7 @@ func (s *sema) lock(ctx context.Context) error {
 	if s.tryLock() {
 		return nil
 	}
+	wake := s.wakeup()
 	s.waiters.Add(1)
 	defer s.waiters.Add(-1)
 	for {
@@ -34,7 +51,7 @@ func (s *sema) lock(ctx context.Context) error {
 			return nil
 		}
 		select {
-		case <-s.wake:
+		case <-wake:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -46,7 +63,7 @@ func (s *sema) unlock() {
 	s.held.Store(false)
 	if s.waiters.Load() > 0 {
 		select {
-		case s.wake <- struct{}{}:
+		case s.wakeup() <- struct{}{}:
 		default: // a wake-up is already pending
 		}
 	}
