@@ -37,6 +37,8 @@ test: vet unit fuzz-smoke autobahn interop
 vet:
 	@$(STAGE) 'vet: gofmt -l' sh -c '! gofmt -l . | grep .'
 	@$(STAGE) vet $(GO) vet ./...
+	@$(STAGE) 'vet: arm64 (NEON masking), 386 and purego builds' sh -c 'GOARCH=arm64 $(GO) vet . && GOARCH=386 $(GO) vet . && $(GO) vet -tags purego .'
+	@$(STAGE) 'unit: purego masking' $(GO) test -tags purego -count=1 -run 'Mask' .
 
 lint: vet
 

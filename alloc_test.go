@@ -10,30 +10,6 @@ import (
 	"github.com/wsforge/websocket/internal/wstest"
 )
 
-// loopStream returns the wire form of copies of one message, as a peer in
-// the other role sends it, repeated to fill at least 64 KiB, so that a
-// LoopReader over it always restarts at a message boundary.
-func loopStream(client bool, frames ...wstest.Frame) []byte {
-	var msg []byte
-	for _, f := range frames {
-		if !client { // our Conn is a server: the peer masks
-			f.Masked, f.Key = true, rfcKey
-		}
-		msg = wstest.AppendFrame(msg, f)
-	}
-	b := msg
-	for len(b) < 64<<10 {
-		b = append(b, msg...)
-	}
-	return b
-}
-
-// newLoopConn returns a Conn that reads the stream over and over and
-// discards what it writes.
-func newLoopConn(client bool, stream []byte) *Conn {
-	return newFakeConn(client, wstest.NewLoopReader(stream), nil, &UpgradeOptions{ReadLimit: 4 << 20})
-}
-
 func TestZeroAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
@@ -51,7 +27,7 @@ func TestZeroAllocs(t *testing.T) {
 				allocCase{
 					name: fmt.Sprintf("%s/Read binary %d", role, size),
 					setup: func() func() error {
-						c := newLoopConn(client, loopStream(client, wstest.Frame{Fin: true, Op: wstest.OpBinary, Payload: pattern(size)}))
+						c := newFakeConn(client, loopReader(client, wstest.Frame{Fin: true, Op: wstest.OpBinary, Payload: pattern(size)}), nil, nil)
 						buf := make([]byte, 0, size+512)
 						return func() error {
 							_, b, err := c.Read(ctx, buf[:0])
@@ -67,7 +43,7 @@ func TestZeroAllocs(t *testing.T) {
 					setup: func() func() error {
 						text := strings.Repeat("héllo wörld €", size/16+1)[:size]
 						text = strings.ToValidUTF8(text, "x")
-						c := newLoopConn(client, loopStream(client, wstest.Frame{Fin: true, Op: wstest.OpText, Payload: []byte(text)}))
+						c := newFakeConn(client, loopReader(client, wstest.Frame{Fin: true, Op: wstest.OpText, Payload: []byte(text)}), nil, nil)
 						buf := make([]byte, 0, len(text))
 						return func() error {
 							_, _, err := c.Read(ctx, buf[:0])
@@ -78,7 +54,7 @@ func TestZeroAllocs(t *testing.T) {
 				allocCase{
 					name: fmt.Sprintf("%s/Reader and io.ReadFull %d", role, size),
 					setup: func() func() error {
-						c := newLoopConn(client, loopStream(client, wstest.Frame{Fin: true, Op: wstest.OpBinary, Payload: pattern(size)}))
+						c := newFakeConn(client, loopReader(client, wstest.Frame{Fin: true, Op: wstest.OpBinary, Payload: pattern(size)}), nil, nil)
 						buf := make([]byte, size+1)
 						return func() error {
 							_, r, err := c.Reader(ctx)
@@ -125,11 +101,11 @@ func TestZeroAllocs(t *testing.T) {
 		tests = append(tests, allocCase{
 			name: role + "/Read fragments with a ping between them",
 			setup: func() func() error {
-				c := newLoopConn(client, loopStream(client,
+				c := newFakeConn(client, loopReader(client,
 					frame(false, wstest.OpText, "Hel"),
 					frame(true, wstest.OpPing, "ping"),
 					frame(true, wstest.OpContinuation, "lo"),
-				))
+				), nil, nil)
 				buf := make([]byte, 0, 16)
 				return func() error {
 					_, b, err := c.Read(ctx, buf[:0])

@@ -63,8 +63,7 @@ func BenchmarkConnRead(b *testing.B) {
 	for _, role := range benchRoles {
 		for _, size := range benchSizes {
 			b.Run(fmt.Sprintf("%s/%d", role.name, size), func(b *testing.B) {
-				stream := loopStream(role.client, wstest.Frame{Fin: true, Op: wstest.OpBinary, Payload: pattern(size)})
-				c := newLoopConn(role.client, stream)
+				c := newFakeConn(role.client, loopReader(role.client, wstest.Frame{Fin: true, Op: wstest.OpBinary, Payload: pattern(size)}), nil, nil)
 				buf := make([]byte, 0, size)
 				b.SetBytes(int64(size))
 				b.ReportAllocs()
@@ -88,7 +87,7 @@ func BenchmarkConnReadText(b *testing.B) {
 			for i := range text {
 				text[i] = 'a' + byte(i%26)
 			}
-			c := newLoopConn(false, loopStream(false, wstest.Frame{Fin: true, Op: wstest.OpText, Payload: text}))
+			c := newFakeConn(false, loopReader(false, wstest.Frame{Fin: true, Op: wstest.OpText, Payload: text}), nil, nil)
 			buf := make([]byte, 0, size)
 			b.SetBytes(int64(size))
 			b.ReportAllocs()

@@ -16,21 +16,6 @@ import (
 	"github.com/wsforge/websocket/internal/wstest"
 )
 
-// readUntilError reads c in the background and delivers the error that
-// ended the reading.
-func readUntilError(c *Conn) <-chan error {
-	ch := make(chan error, 1)
-	go func() {
-		for {
-			if _, _, err := c.Read(context.Background(), nil); err != nil {
-				ch <- err
-				return
-			}
-		}
-	}()
-	return ch
-}
-
 func TestCloseHandshake(t *testing.T) {
 	for _, clientCloses := range []bool{true, false} {
 		for _, closerReads := range []bool{false, true} {
@@ -121,11 +106,8 @@ func TestCloseUnresponsivePeer(t *testing.T) {
 	for _, reading := range []bool{false, true} {
 		t.Run(fmt.Sprintf("reading=%v", reading), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				ours, theirs := net.Pipe()
-				defer theirs.Close()
-				c := newConn(ours, nil, false, (&UpgradeOptions{CloseTimeout: 7 * time.Second}).connConfig())
-				defer c.CloseNow()
-				go io.Copy(io.Discard, theirs) // reads everything, answers nothing
+				c, p := newPipeRawPair(t, false, &UpgradeOptions{CloseTimeout: 7 * time.Second})
+				go io.Copy(io.Discard, p.Conn) // reads everything, answers nothing
 				var readErr <-chan error
 				if reading {
 					readErr = readUntilError(c)
@@ -380,6 +362,65 @@ func TestServerEndsTCPFirst(t *testing.T) {
 			within(t, "the close handshake", func() { got = <-done })
 			if !tt.wantErr(got) {
 				t.Errorf("got %v", got)
+			}
+		})
+	}
+}
+
+// TestCloseResult checks what Close returns: nil when a closing handshake
+// completed, whichever side began it, and an error otherwise.
+func TestCloseResult(t *testing.T) {
+	tests := []struct {
+		name    string
+		before  func(t *testing.T, c *Conn, p *wstest.RawPeer) // runs before Close
+		during  func(p *wstest.RawPeer)                        // the peer's part while Close runs
+		wantNil bool
+	}{
+		{"we close first, the peer answers", nil, func(p *wstest.RawPeer) {
+			p.ReadClose()
+			p.WriteClose(1000, "")
+		}, true},
+		{"the peer closed first, the reader answered", func(t *testing.T, c *Conn, p *wstest.RawPeer) {
+			p.WriteClose(1001, "bye")
+			if _, _, err := c.Read(context.Background(), nil); CloseStatus(err) != StatusGoingAway {
+				t.Fatalf("Read: got %v, want the peer's close", err)
+			}
+		}, nil, true},
+		{"the peer dropped TCP without a close frame", func(t *testing.T, c *Conn, p *wstest.RawPeer) {
+			p.Close()
+			if _, _, err := c.Read(context.Background(), nil); CloseStatus(err) != StatusAbnormalClosure {
+				t.Fatalf("Read: got %v, want an abnormal closure", err)
+			}
+		}, nil, false},
+		{"the peer drops TCP instead of answering", nil, func(p *wstest.RawPeer) {
+			p.ReadClose()
+			p.Close()
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, p := newRawPair(t, false, &UpgradeOptions{CloseTimeout: time.Hour}, nil)
+			if tt.before != nil {
+				tt.before(t, c, p)
+			}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				if tt.during != nil {
+					tt.during(p)
+				}
+			}()
+			var err error
+			within(t, "Close", func() { err = c.Close(StatusNormalClosure, "") })
+			<-done
+			if (err == nil) != tt.wantNil {
+				t.Errorf("Close returned %v, want nil: %v", err, tt.wantNil)
+			}
+			if err != nil && strings.Contains(err.Error(), "\n") {
+				t.Errorf("error text spans lines: %q", err)
+			}
+			if err := c.Close(StatusNormalClosure, ""); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("second Close: got %v, want net.ErrClosed", err)
 			}
 		})
 	}

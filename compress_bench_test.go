@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/wsforge/websocket/internal/wstest"
 )
 
 // compressionModes are the permessage-deflate configurations the
@@ -42,7 +40,7 @@ func BenchmarkCompressionEcho(b *testing.B) {
 		for _, mode := range compressionModes {
 			b.Run(fmt.Sprintf("size=%d/mode=%s", size, mode.name), func(b *testing.B) {
 				server, client := newPair(b, &UpgradeOptions{Compression: mode.opts}, &DialOptions{Compression: mode.opts})
-				go echoPeer(server)
+				startEcho(server)
 				ctx := context.Background()
 				var buf []byte
 				b.SetBytes(int64(size))
@@ -88,11 +86,7 @@ func BenchmarkCompressionMemory(b *testing.B) {
 				conns := make([]*Conn, 0, n)
 				before := heapInUse()
 				for range n {
-					cfg := (&UpgradeOptions{Compression: mode.opts}).connConfig()
-					if o := mode.opts; o != nil {
-						cfg.deflate = newDeflateState(o, o.ServerNoContextTakeover, o.ClientNoContextTakeover, 15, 15)
-					}
-					c := newConn(&wstest.FakeConn{R: bytes.NewReader(frames)}, nil, false, cfg)
+					c := newFakeConn(false, bytes.NewReader(frames), nil, &UpgradeOptions{Compression: mode.opts})
 					if active {
 						typ, got, err := c.Read(ctx, nil)
 						if err != nil || !bytes.Equal(got, msg) {
@@ -116,11 +110,7 @@ func BenchmarkCompressionMemory(b *testing.B) {
 // for msg.
 func clientFrames(b *testing.B, o *CompressionOptions, msg []byte) []byte {
 	var out bytes.Buffer
-	cfg := (&DialOptions{Compression: o}).connConfig()
-	if o != nil {
-		cfg.deflate = newDeflateState(o, o.ClientNoContextTakeover, o.ServerNoContextTakeover, 15, 15)
-	}
-	c := newConn(&wstest.FakeConn{W: &out}, nil, true, cfg)
+	c := newFakeConn(true, nil, &out, &UpgradeOptions{Compression: o})
 	if err := c.Write(context.Background(), MessageText, msg); err != nil {
 		b.Fatal(err)
 	}

@@ -3,28 +3,17 @@ package websocket
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"runtime"
 	"strings"
 	"testing"
-)
+	"time"
 
-// echoPeer serves c until it fails, sending every message back as it came.
-func echoPeer(c *Conn) {
-	ctx := context.Background()
-	var buf []byte
-	for {
-		typ, msg, err := c.Read(ctx, buf[:0])
-		if err != nil {
-			return
-		}
-		buf = msg
-		if c.Write(ctx, typ, msg) != nil {
-			return
-		}
-	}
-}
+	"github.com/wsforge/websocket/internal/wstest"
+)
 
 func TestCompressionRoundTrip(t *testing.T) {
 	jsonish := func(n int) []byte {
@@ -52,7 +41,7 @@ func TestCompressionRoundTrip(t *testing.T) {
 			if (tt.server == nil) != (client.cfg.deflate == nil) {
 				t.Fatalf("got deflate %v, want negotiated %v", client.cfg.deflate != nil, tt.server != nil)
 			}
-			go echoPeer(server)
+			startEcho(server)
 			ctx := context.Background()
 			for _, size := range []int{0, 10, 127, 128, 1000, 4096, 5000, 70000, 1 << 20} {
 				for _, msg := range [][]byte{jsonish(size), bytes.Repeat([]byte{'z'}, size)} {
@@ -120,5 +109,159 @@ func TestDecompressionBomb(t *testing.T) {
 	// buffer, never anything near the 10 MiB the bomb inflates to.
 	if grown := after.TotalAlloc - before.TotalAlloc; grown > 4<<20 {
 		t.Errorf("allocated %d bytes while refusing the bomb, want < 4 MiB", grown)
+	}
+}
+
+// TestCompressedWriteCancelled checks that a write whose context ends
+// before its first frame goes out leaves no trace: every message written
+// afterwards arrives byte for byte, whatever the compression mode, role,
+// API and moment of the cancellation.
+func TestCompressedWriteCancelled(t *testing.T) {
+	type writeFunc func(ctx context.Context, c *Conn, msg []byte, cancel func()) error
+	write := func(ctx context.Context, c *Conn, msg []byte, cancel func()) error {
+		cancel()
+		return c.Write(ctx, MessageText, msg)
+	}
+	writer := func(ctx context.Context, c *Conn, msg []byte, cancel func()) error {
+		w, err := c.Writer(ctx, MessageText)
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(msg); err != nil {
+			w.Close()
+			return err
+		}
+		cancel() // between the last Write and Close
+		return w.Close()
+	}
+	// lockHeld cancels ctx while another frame holds the frame lock, as
+	// a pong to a slow reader would.
+	lockHeld := func(w writeFunc) writeFunc {
+		return func(ctx context.Context, c *Conn, msg []byte, cancel func()) error {
+			c.frameMu.lock(context.Background())
+			errc := make(chan error, 1)
+			go func() { errc <- w(ctx, c, msg, func() {}) }()
+			for c.frameMu.waiters.Load() == 0 {
+				runtime.Gosched()
+			}
+			cancel()
+			err := <-errc
+			c.frameMu.unlock()
+			return err
+		}
+	}
+	cancels := []struct {
+		name  string
+		write writeFunc
+	}{
+		{"Write/ctx done", write},
+		{"Writer/ctx ends before Close", writer},
+		{"Write/ctx ends while the frame lock is held", lockHeld(func(ctx context.Context, c *Conn, msg []byte, _ func()) error {
+			return c.Write(ctx, MessageText, msg)
+		})},
+		{"Writer/ctx ends while the frame lock is held", lockHeld(func(ctx context.Context, c *Conn, msg []byte, _ func()) error {
+			w, err := c.Writer(ctx, MessageText)
+			if err != nil {
+				return err
+			}
+			w.Write(msg)
+			return w.Close()
+		})},
+	}
+	const messages = 24
+	for _, mode := range deflateModes {
+		for _, role := range []string{"client writes", "server writes"} {
+			for _, cc := range cancels {
+				t.Run(mode.name+"/"+role+"/"+cc.name, func(t *testing.T) {
+					server, client := newPair(t, &UpgradeOptions{Compression: mode.opts}, &DialOptions{Compression: mode.opts})
+					w, r := client, server
+					if role == "server writes" {
+						w, r = server, client
+					}
+					var want [][]byte
+					for i := range messages {
+						msg := similarMessage(i)
+						ctx, cancel := context.WithCancel(context.Background())
+						if i%3 == 1 {
+							if err := cc.write(ctx, w, msg, cancel); err != context.Canceled {
+								t.Fatalf("message %d: cancelled write returned %v, want context.Canceled", i, err)
+							}
+							continue
+						}
+						if err := w.Write(ctx, MessageText, msg); err != nil {
+							t.Fatalf("message %d: %v", i, err)
+						}
+						cancel()
+						want = append(want, msg)
+					}
+					for i, msg := range want {
+						_, got, err := r.Read(context.Background(), nil)
+						if err != nil {
+							t.Fatalf("reading message %d: %v", i, err)
+						}
+						if string(got) != string(msg) {
+							t.Fatalf("message %d arrived as\n%q\nwant\n%q", i, got, msg)
+						}
+					}
+					if n := r.Stats().MessagesIn; n != uint64(len(want)) {
+						t.Errorf("Stats: %d messages in, want %d", n, len(want))
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestCompressedReadCut checks what a read cut off by its context does in
+// each compression mode and role: an uncompressed message resumes byte for
+// byte; a compressed one ends the connection at once with 1001, as
+// documented, and later reads report net.ErrClosed.
+func TestCompressedReadCut(t *testing.T) {
+	msg := []byte(strings.Repeat("the same words again and again, ", 64))
+	for _, mode := range []string{"off", "no-takeover", "takeover"} {
+		for _, client := range []bool{false, true} {
+			name := mode + "/server"
+			if client {
+				name = mode + "/client"
+			}
+			t.Run(name, func(t *testing.T) {
+				o := &UpgradeOptions{CloseTimeout: time.Hour}
+				f := wstest.Frame{Fin: true, Op: wstest.OpText, Payload: msg}
+				if mode != "off" {
+					noTakeover := mode == "no-takeover"
+					o.Compression = &CompressionOptions{ServerNoContextTakeover: noTakeover, ClientNoContextTakeover: noTakeover}
+					f = compressed(wstest.OpText, msg)
+				}
+				var sc *stallConn
+				c, p := newRawPair(t, client, o, func(nc net.Conn) net.Conn {
+					sc = &stallConn{Conn: nc}
+					return sc
+				})
+				wire := wstest.AppendFrame(nil, wstest.Frame{Fin: f.Fin, RSV: f.RSV, Op: f.Op, Payload: f.Payload, Masked: !client})
+				cut := len(wire) / 2
+				p.WriteFrame(wstest.Frame{Op: f.Op, RSV: f.RSV, Payload: f.Payload[:cut/2]})
+				ctx, cancel := context.WithCancel(context.Background())
+				sc.want, sc.onStall = 1, cancel
+				var err error
+				within(t, "the cut read", func() { _, _, err = c.Read(ctx, nil) })
+				if err != context.Canceled {
+					t.Fatalf("cut read: got %v, want context.Canceled", err)
+				}
+				p.WriteFrame(wstest.Frame{Fin: true, Op: wstest.OpContinuation, Payload: f.Payload[cut/2:]})
+				_, got, err := c.Read(context.Background(), nil)
+				if mode == "off" {
+					if err != nil || string(got) != string(msg) {
+						t.Fatalf("resumed read: got %d bytes, %v; want the message", len(got), err)
+					}
+					return
+				}
+				if !errors.Is(err, net.ErrClosed) {
+					t.Errorf("read after the cut: got %v, want net.ErrClosed", err)
+				}
+				if code, _, err := p.ReadClose(); code != uint16(StatusGoingAway) {
+					t.Errorf("peer got close code %d (%v), want 1001", code, err)
+				}
+			})
+		}
 	}
 }

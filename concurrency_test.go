@@ -3,9 +3,8 @@ package websocket
 // Concurrency proofs, meant for -race: writers, pingers and closers on
 // both ends at once; Close racing Read; contexts ending while writes are
 // under way. TestConcurrentWriters (write_test.go) covers writers and
-// pings without closes. TestMain checks, after all tests have passed, that
-// none left a goroutine behind (each test checks its own with
-// wstest.CheckLeaks).
+// pings without closes. Each test checks with wstest.CheckLeaks that it
+// left no goroutine behind, and TestMain (main_test.go) that none did.
 
 import (
 	"bytes"
@@ -21,13 +20,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/wsforge/websocket/internal/wstest"
 )
-
-func TestMain(m *testing.M) {
-	os.Exit(wstest.CheckMain(m))
-}
 
 // endedErr reports whether err is one a call may return once the
 // connection is closing or closed: net.ErrClosed, a *CloseError, a

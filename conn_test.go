@@ -1,83 +1,16 @@
 package websocket
 
+// End to end: messages of every length class echoed between the two Conns
+// of a real connection (newPair), from either side. The rules of reading
+// and writing are tested in read_test.go and write_test.go.
+
 import (
-	"bufio"
+	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"net"
-	"net/http"
-	"net/http/httptest"
+	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/wsforge/websocket/internal/wstest"
 )
-
-// newPair returns the two ends of a connection made by Upgrade over loopback
-// TCP, with a raw client handshake so that it does not depend on Dial.
-func newPair(t testing.TB, so *UpgradeOptions, co *DialOptions) (server, client *Conn) {
-	t.Helper()
-	wstest.CheckLeaks(t)
-	accepted := make(chan *Conn, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := Upgrade(w, r, so)
-		if err != nil {
-			t.Errorf("Upgrade: %v", err)
-		}
-		accepted <- c
-	}))
-	t.Cleanup(srv.Close)
-	client = rawDial(t, srv.Listener.Addr().String(), co)
-	server = <-accepted
-	if server == nil {
-		t.FailNow()
-	}
-	t.Cleanup(func() {
-		server.CloseNow()
-		client.CloseNow()
-	})
-	return server, client
-}
-
-// rawDial performs a minimal client handshake against addr.
-func rawDial(t testing.TB, addr string, co *DialOptions) *Conn {
-	t.Helper()
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var k [16]byte
-	rand.Read(k[:])
-	key := base64.StdEncoding.EncodeToString(k[:])
-	req := "GET / HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + key + "\r\n"
-	if co != nil && co.Compression != nil {
-		req += "Sec-WebSocket-Extensions: " + offerDeflate(co.Compression) + "\r\n"
-	}
-	req += "\r\n"
-	if _, err := nc.Write([]byte(req)); err != nil {
-		t.Fatal(err)
-	}
-	cfg := co.connConfig()
-	br := bufio.NewReaderSize(nc, cfg.readBufferSize)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	accept := acceptKey(key)
-	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Sec-WebSocket-Accept") != string(accept[:]) {
-		t.Fatalf("handshake: got %s %v", resp.Status, resp.Header)
-	}
-	var ext *CompressionOptions
-	if co != nil {
-		ext = co.Compression
-	}
-	if cfg.deflate, err = verifyDeflate(resp.Header, ext); err != nil {
-		t.Fatal(err)
-	}
-	return newConn(nc, br, true, cfg)
-}
 
 func TestEchoSmoke(t *testing.T) {
 	ctx := context.Background()
@@ -103,5 +36,43 @@ func TestEchoSmoke(t *testing.T) {
 	}
 	if err := client.Close(StatusNormalClosure, "bye"); err != nil {
 		t.Fatalf("Close: %v", err)
+	}
+}
+
+func TestEchoSizes(t *testing.T) {
+	ctx := context.Background()
+	sizes := []int{0, 1, 125, 126, 127, 65535, 65536, 1 << 20}
+	for _, fromClient := range []bool{true, false} {
+		for _, typ := range []MessageType{MessageText, MessageBinary} {
+			t.Run(fmt.Sprintf("fromClient=%v/%v", fromClient, typ), func(t *testing.T) {
+				server, client := newPair(t, nil, nil)
+				sender, echoer := client, server
+				if !fromClient {
+					sender, echoer = server, client
+				}
+				done := startEcho(echoer)
+				for _, size := range sizes {
+					msg := pattern(size)
+					if typ == MessageText {
+						s := strings.Repeat("aé€😀", size/10) // 10 bytes each
+						msg = []byte(s + strings.Repeat("x", size-len(s)))
+					}
+					if err := sender.Write(ctx, typ, msg); err != nil {
+						t.Fatalf("size %d: Write: %v", size, err)
+					}
+					gotType, got, err := sender.Read(ctx, nil)
+					if err != nil {
+						t.Fatalf("size %d: Read: %v", size, err)
+					}
+					if gotType != typ || !bytes.Equal(got, msg) {
+						t.Fatalf("size %d: got %v of %d bytes, want %v of %d bytes", size, gotType, len(got), typ, len(msg))
+					}
+				}
+				if err := sender.Close(StatusNormalClosure, "done"); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+				<-done
+			})
+		}
 	}
 }

@@ -4,15 +4,11 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"io"
-	"log"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -660,64 +656,6 @@ func TestDialLenientTokens(t *testing.T) {
 	c.CloseNow()
 }
 
-// dialEchoServer starts an HTTP server (TLS if secure) whose handler
-// upgrades with opts and echoes one message.
-func dialEchoServer(t *testing.T, secure bool, opts *UpgradeOptions) *httptest.Server {
-	t.Helper()
-	var wg sync.WaitGroup
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := Upgrade(w, r, opts)
-		if err != nil {
-			return
-		}
-		wg.Go(func() {
-			defer c.CloseNow()
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			typ, msg, err := c.Read(ctx, nil)
-			if err != nil {
-				return
-			}
-			if c.Write(ctx, typ, msg) == nil {
-				c.Close(StatusNormalClosure, "")
-			}
-		})
-	})
-	srv := httptest.NewUnstartedServer(h)
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused TLS handshakes are expected
-	if secure {
-		srv.StartTLS()
-	} else {
-		srv.Start()
-	}
-	t.Cleanup(func() {
-		srv.Close()
-		wg.Wait()
-	})
-	return srv
-}
-
-// echoOnce sends msg over c and checks that it comes back.
-func echoOnce(t *testing.T, c *Conn, msg string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := c.Write(ctx, MessageText, []byte(msg)); err != nil {
-		t.Fatalf("Write: %v", err)
-	}
-	typ, got, err := c.Read(ctx, nil)
-	if err != nil || typ != MessageText || string(got) != msg {
-		t.Fatalf("got %v of %d bytes, %v, want the %d bytes of text sent", typ, len(got), err, len(msg))
-	}
-}
-
-// testTLSConfig trusts srv's certificate.
-func testTLSConfig(srv *httptest.Server) *tls.Config {
-	pool := x509.NewCertPool()
-	pool.AddCert(srv.Certificate())
-	return &tls.Config{RootCAs: pool}
-}
-
 func TestDialUpgrade(t *testing.T) {
 	wstest.CheckLeaks(t)
 	so := &UpgradeOptions{Subprotocols: []string{"a"}, Compression: &CompressionOptions{}}
@@ -774,6 +712,3 @@ func TestDialUpgrade(t *testing.T) {
 		}
 	})
 }
-
-// noProxy keeps tests independent of the environment's proxy settings.
-func noProxy(*http.Request) (*url.URL, error) { return nil, nil }

@@ -15,9 +15,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -243,7 +241,7 @@ func TestSlowlorisFrame(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				o := tt.opts
 				o.CloseTimeout = closeTimeout
-				c, peer := pipePeer(t, o.connConfig(), false)
+				c, peer := newPipeRawPair(t, false, &o)
 				// The peer reads what it is sent (pings, the close frame)
 				// but answers nothing.
 				go io.Copy(io.Discard, peer.Conn)
@@ -292,7 +290,7 @@ func TestPeerNeverReads(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/client=%v", tt.name, client), func(t *testing.T) {
 				wstest.CheckLeaks(t)
 				synctest.Test(t, func(t *testing.T) {
-					c, _ := pipePeer(t, tt.opts.connConfig(), client)
+					c, _ := newPipeRawPair(t, client, &tt.opts)
 					start := time.Now()
 					ctx := context.Background()
 					if tt.ctx > 0 {
@@ -343,22 +341,11 @@ func TestPeerNeverReads(t *testing.T) {
 	}
 }
 
-// The test of many connections runs its clients in a child process (this
-// test binary, re-executed), so that each process stays under the limit of
-// open files, and the parent's figures count only the server.
-const (
-	envExhaustAddr  = "WSFORGE_EXHAUST_ADDR"
-	envExhaustConns = "WSFORGE_EXHAUST_CONNS"
-)
-
-// TestExhaustClients is the child process: it opens connections in waves,
-// as told on stdin, and drops them abruptly.
+// TestExhaustClients is the client side of TestManyConnectionsDropped, run
+// in a child process (childproc_test.go): it opens connections in waves, as
+// told on stdin, and drops them abruptly.
 func TestExhaustClients(t *testing.T) {
-	addr := os.Getenv(envExhaustAddr)
-	if addr == "" {
-		t.Skip("the client side of TestManyConnectionsDropped")
-	}
-	n, _ := strconv.Atoi(os.Getenv(envExhaustConns))
+	addr, n := childParams(t, "TestManyConnectionsDropped")
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() && in.Text() == "open" {
 		conns := make([]net.Conn, n)
@@ -368,7 +355,7 @@ func TestExhaustClients(t *testing.T) {
 		for range 32 {
 			wg.Go(func() {
 				for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-					nc, err := exhaustDial(addr)
+					nc, err := dialRaw(addr)
 					if err != nil {
 						failed.Store(err)
 						return
@@ -401,35 +388,6 @@ func TestExhaustClients(t *testing.T) {
 		}
 		fmt.Println("dropped")
 	}
-}
-
-// exhaustDial opens a WebSocket connection with a raw handshake.
-func exhaustDial(addr string) (net.Conn, error) {
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	nc.SetDeadline(time.Now().Add(time.Minute))
-	if _, err := nc.Write([]byte(request("GET / HTTP/1.1", ""))); err != nil {
-		nc.Close()
-		return nil, err
-	}
-	// The 101 is all the server sends: read exactly up to its end.
-	var resp []byte
-	var b [1]byte
-	for !strings.HasSuffix(string(resp), "\r\n\r\n") {
-		if _, err := nc.Read(b[:]); err != nil {
-			nc.Close()
-			return nil, err
-		}
-		resp = append(resp, b[0])
-	}
-	if !strings.HasPrefix(string(resp), "HTTP/1.1 101 ") {
-		nc.Close()
-		return nil, fmt.Errorf("got %q", resp)
-	}
-	nc.SetDeadline(time.Time{})
-	return nc, nil
 }
 
 // heapAndGoroutines returns the live heap after collecting garbage twice
@@ -490,21 +448,13 @@ func TestManyConnectionsDropped(t *testing.T) {
 	defer srv.Close()
 	_, g0 := heapAndGoroutines()
 
-	child := exec.Command(os.Args[0], "-test.run=^TestExhaustClients$", "-test.count=1")
-	child.Env = append(os.Environ(), envExhaustAddr+"="+ln.Addr().String(), envExhaustConns+"="+strconv.Itoa(wave))
-	child.Stderr = os.Stderr
-	stdin, _ := child.StdinPipe()
-	stdout, _ := child.StdoutPipe()
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer child.Wait()
-	defer stdin.Close()
-	lines := bufio.NewScanner(stdout)
+	// The clients run in a child process, which holds the other end of
+	// every connection of a wave.
+	child := startChild(t, "TestExhaustClients", ln.Addr().String(), wave)
 	expect := func(want string) {
 		t.Helper()
-		if !lines.Scan() || lines.Text() != want {
-			t.Fatalf("child: got %q (%v), want %q", lines.Text(), lines.Err(), want)
+		if err := child.await(want); err != nil {
+			t.Fatalf("child: %v", err)
 		}
 	}
 
@@ -519,7 +469,7 @@ func TestManyConnectionsDropped(t *testing.T) {
 		}
 		opened.Add(wave)
 		closed.Add(wave)
-		fmt.Fprintln(stdin, "open")
+		child.tell("open")
 		expect("opened")
 		opened.Wait()
 		h, g := heapAndGoroutines()
@@ -527,12 +477,11 @@ func TestManyConnectionsDropped(t *testing.T) {
 		if n := live.Load(); n != int64(wave) {
 			t.Fatalf("%d connections open, want %d", n, wave)
 		}
-		fmt.Fprintln(stdin, "drop")
+		child.tell("drop")
 		expect("dropped")
 		closed.Wait()
 	}
-	stdin.Close()
-	if err := child.Wait(); err != nil {
+	if err := child.stop(); err != nil {
 		t.Fatalf("child: %v", err)
 	}
 	elapsed := time.Since(start)
@@ -583,7 +532,7 @@ func TestPingFloodNeverRead(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			wstest.CheckLeaks(t)
 			synctest.Test(t, func(t *testing.T) {
-				c, peer := pipePeer(t, tt.opts.connConfig(), false)
+				c, peer := newPipeRawPair(t, false, &tt.opts)
 				flooding := make(chan struct{})
 				go func() {
 					defer close(flooding)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -14,12 +13,6 @@ import (
 
 	"github.com/wsforge/websocket/internal/wstest"
 )
-
-// newFakeConn returns a Conn over an in-memory connection that reads r and
-// writes to w (nil discards), configured by o like a server's Conn.
-func newFakeConn(client bool, r io.Reader, w io.Writer, o *UpgradeOptions) *Conn {
-	return newConn(&wstest.FakeConn{R: r, W: w}, nil, client, o.connConfig())
-}
 
 // chunkers wrap a reader so that it returns data in small pieces, to find
 // code that assumes a header or payload arrives in one read.
@@ -195,33 +188,6 @@ func TestPeekHeaderErrors(t *testing.T) {
 	}
 }
 
-// The examples of RFC 6455 §5.7. The masked ones use the key 37 fa 21 3d.
-var (
-	rfcKey            = [4]byte{0x37, 0xfa, 0x21, 0x3d}
-	rfcUnmaskedHello  = []byte{0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f}
-	rfcMaskedHello    = []byte{0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58}
-	rfcFragmentedHel  = []byte{0x01, 0x03, 0x48, 0x65, 0x6c}
-	rfcFragmentedLo   = []byte{0x80, 0x02, 0x6c, 0x6f}
-	rfcUnmaskedPing   = []byte{0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f}
-	rfcMaskedPong     = []byte{0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58}
-	rfcBinary256Head  = []byte{0x82, 0x7e, 0x01, 0x00}
-	rfcBinary64KiHead = []byte{0x82, 0x7f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00}
-)
-
-// rfcKeyWord is rfcKey as the uint32 the frame code keeps keys in.
-var rfcKeyWord = binary.LittleEndian.Uint32(rfcKey[:])
-
-func cat(bs ...[]byte) []byte { return bytes.Join(bs, nil) }
-
-// pattern returns n bytes of a repeating, position-dependent pattern.
-func pattern(n int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(i*7 + i>>8)
-	}
-	return b
-}
-
 func TestMaskRFCVectors(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -343,14 +309,6 @@ func TestReadRFCExamples(t *testing.T) {
 			})
 		}
 	}
-}
-
-// trunc shortens b for error messages.
-func trunc(b []byte) []byte {
-	if len(b) > 16 {
-		return b[:16]
-	}
-	return b
 }
 
 func TestWriteRFCExamples(t *testing.T) {

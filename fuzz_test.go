@@ -353,8 +353,7 @@ func fuzzReadFrames(t *testing.T, client bool, wire []byte, limit uint16, mode u
 	}
 	want := refReadStream(wire, client, readLimit)
 	var out bytes.Buffer
-	nc := &wstest.FakeConn{R: &chunkReader{r: bytes.NewReader(wire), size: int(mode&0x1f) + 1}, W: &out}
-	c := newConn(nc, nil, client, (&UpgradeOptions{ReadLimit: readLimit}).connConfig())
+	c := newFakeConn(client, &chunkReader{r: bytes.NewReader(wire), size: int(mode&0x1f) + 1}, &out, &UpgradeOptions{ReadLimit: readLimit})
 	defer c.CloseNow()
 	got, err := readAllMessages(c, mode&0x80 != 0, len(want.msgs))
 	if len(got) != len(want.msgs) {
@@ -480,7 +479,7 @@ func FuzzClosePayload(f *testing.F) {
 		// carry, and sends them as they are.
 		wantOK := refValidCode(binary.BigEndian.Uint16(p)) && utf8.Valid(p[2:]) && len(p) <= 125
 		var out bytes.Buffer
-		c := newConn(&wstest.FakeConn{W: &out}, nil, false, (*UpgradeOptions)(nil).connConfig())
+		c := newFakeConn(false, nil, &out, nil)
 		defer c.CloseNow()
 		c.Close(StatusCode(binary.BigEndian.Uint16(p)), string(p[2:]))
 		if !wantOK {
@@ -504,15 +503,6 @@ var inflateTail = []byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
 func refInflate(payload, dict []byte, limit int64) ([]byte, error) {
 	r := flate.NewReaderDict(io.MultiReader(bytes.NewReader(payload), bytes.NewReader(inflateTail)), dict)
 	return io.ReadAll(io.LimitReader(r, limit+1))
-}
-
-// deflateSeed compresses msg as permessage-deflate sends it.
-func deflateSeed(msg string) []byte {
-	var b bytes.Buffer
-	zw, _ := flate.NewWriter(&b, flate.BestSpeed)
-	zw.Write([]byte(msg))
-	zw.Flush()
-	return bytes.TrimSuffix(b.Bytes(), deflateTail[:])
 }
 
 func FuzzInflate(f *testing.F) {
@@ -548,9 +538,8 @@ func FuzzInflate(f *testing.F) {
 			masked(frame(true, wstest.OpText, "end")),
 		)
 		var out bytes.Buffer
-		cfg := (&UpgradeOptions{ReadLimit: limit}).connConfig()
-		cfg.deflate = newDeflateState(&CompressionOptions{}, true, !takeover, 15, 15)
-		c := newConn(&wstest.FakeConn{R: bytes.NewReader(wire), W: &out}, nil, false, cfg)
+		o := &UpgradeOptions{ReadLimit: limit, Compression: &CompressionOptions{ServerNoContextTakeover: true, ClientNoContextTakeover: !takeover}}
+		c := newFakeConn(false, bytes.NewReader(wire), &out, o)
 		defer c.CloseNow()
 
 		var history []byte

@@ -1,28 +1,20 @@
 package websocket
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"runtime"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/wsforge/websocket/internal/wstest"
 )
-
-// heartbeatChildEnv, set in the child process of BenchmarkIdleHeartbeat,
-// holds the address of the server to dial.
-const heartbeatChildEnv = "WSFORGE_HEARTBEAT_CHILD_ADDR"
 
 // The heartbeat of BenchmarkIdleHeartbeat: every connection has answered
 // a ping when the memory is measured, and 10,000 connections ping no more
@@ -60,19 +52,7 @@ func BenchmarkIdleHeartbeat(b *testing.B) {
 				map[bool]string{true: "reader", false: "no-reader"}[reader],
 				map[bool]string{true: "on", false: "off"}[heartbeat])
 			b.Run(name, func(b *testing.B) {
-				key := fmt.Sprint("heartbeat ", name, n)
-				idleMu.Lock()
-				r, ok := idleResults[key]
-				if !ok {
-					r = measureHeartbeat(b, n, reader, heartbeat)
-					idleResults[key] = r
-				}
-				idleMu.Unlock()
-				b.ReportMetric(r.heap+r.stack, "B/conn")
-				b.ReportMetric(r.heap, "heap-B/conn")
-				b.ReportMetric(r.stack, "stack-B/conn")
-				b.ReportMetric(r.goroutines, "goroutines/conn")
-				b.ReportMetric(0, "ns/op")
+				reportIdle(b, fmt.Sprint("heartbeat ", name, n), func() idleResult { return measureHeartbeat(b, n, reader, heartbeat) })
 			})
 		}
 	}
@@ -86,6 +66,8 @@ func measureConnOnly(b *testing.B, n int, heartbeat bool) float64 {
 	if heartbeat {
 		opts.PingInterval, opts.PongTimeout = benchPing, benchPong
 	}
+	// newConn itself, over one connection shared by all: newFakeConn
+	// would count a connection of its own for each.
 	cfg := opts.connConfig()
 	nc := &wstest.FakeConn{}
 	conns := make([]*Conn, n)
@@ -139,43 +121,11 @@ func measureHeartbeat(b *testing.B, n int, reader, heartbeat bool) idleResult {
 	go srv.Serve(ln)
 	defer srv.Close()
 
-	runtime.GC()
-	runtime.GC()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	goroutinesBefore := runtime.NumGoroutine()
-
-	cmd := exec.Command(os.Args[0], "-test.run=^TestIdleHeartbeatChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), heartbeatChildEnv+"="+ln.Addr().String(), idleConnsEnv+"="+strconv.Itoa(n))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer cmd.Wait()
-	defer stdin.Close()
-	ready := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		var out []string
-		for sc.Scan() {
-			if sc.Text() == "ready" {
-				ready <- nil
-				io.Copy(io.Discard, stdout)
-				return
-			}
-			out = append(out, sc.Text())
-		}
-		ready <- fmt.Errorf("child ended before it was ready:\n%s", strings.Join(out, "\n"))
-	}()
-	if err := <-ready; err != nil {
+	before := measureInUse()
+	// The clients run in a child process (childproc_test.go).
+	ch := startChild(b, "TestIdleHeartbeatChild", ln.Addr().String(), n)
+	defer ch.stop()
+	if err := ch.await("ready"); err != nil {
 		b.Fatal(err)
 	}
 	for len(upgraded()) < n {
@@ -185,15 +135,7 @@ func measureHeartbeat(b *testing.B, n int, reader, heartbeat bool) idleResult {
 	// pong is read only when it is due, PongTimeout after the ping.
 	time.Sleep(benchPing + benchPong + 2*time.Second)
 
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	goroutines := runtime.NumGoroutine() - goroutinesBefore
-	r := idleResult{
-		heap:       float64(int64(after.HeapInuse)-int64(before.HeapInuse)) / float64(n),
-		stack:      float64(int64(after.StackInuse)-int64(before.StackInuse)) / float64(n),
-		goroutines: float64(goroutines) / float64(n),
-	}
+	r := before.perConn(n)
 
 	var open, pongs, pongTimeouts int
 	for _, c := range upgraded() {
@@ -239,18 +181,10 @@ func measureHeartbeat(b *testing.B, n int, reader, heartbeat bool) idleResult {
 // the server's close is replied to), says "ready", and holds them until
 // stdin closes.
 func TestIdleHeartbeatChild(t *testing.T) {
-	addr := os.Getenv(heartbeatChildEnv)
-	if addr == "" {
-		t.Skip("run by BenchmarkIdleHeartbeat")
-	}
-	n := idleConnCount(t)
+	addr, n := childParams(t, "BenchmarkIdleHeartbeat")
 	conns := make([]*Conn, 0, n)
 	for range n {
-		nc, err := dialRaw(addr)
-		if err != nil {
-			t.Fatalf("connection %d: %v", len(conns), err)
-		}
-		c := newConn(nc, nil, true, (*DialOptions)(nil).connConfig())
+		c := rawDial(t, addr, nil)
 		conns = append(conns, c)
 		go func() {
 			for {

@@ -22,48 +22,9 @@ const (
 	hbTimeout  = 5 * time.Second
 )
 
-// pipeConns returns a server and a client Conn joined by net.Pipe.
-func pipeConns(t *testing.T, so *UpgradeOptions, co *DialOptions) (server, client *Conn) {
-	a, b := net.Pipe()
-	server = newConn(a, nil, false, so.connConfig())
-	client = newConn(b, nil, true, co.connConfig())
-	t.Cleanup(func() {
-		server.CloseNow()
-		client.CloseNow()
-	})
-	return server, client
-}
-
-// pipePeer returns a Conn and a raw peer playing the other end. The Conn
-// is a server unless client is set.
-func pipePeer(t *testing.T, cfg connConfig, client bool) (*Conn, *wstest.RawPeer) {
-	a, b := net.Pipe()
-	c := newConn(a, nil, client, cfg)
-	t.Cleanup(func() {
-		c.CloseNow()
-		b.Close()
-	})
-	return c, wstest.NewRawPeer(b, !client)
-}
-
-// readLoop reads c until an error, which it sends on the returned channel.
-func readLoop(c *Conn) <-chan error {
-	done := make(chan error, 1)
-	go func() {
-		var buf []byte
-		for {
-			var err error
-			if _, buf, err = c.Read(context.Background(), buf[:0]); err != nil {
-				done <- err
-				return
-			}
-		}
-	}()
-	return done
-}
-
-func heartbeatConfig() connConfig {
-	return (&UpgradeOptions{PingInterval: hbInterval, PongTimeout: hbTimeout}).connConfig()
+// heartbeatOptions turns the heartbeat on with hbInterval and hbTimeout.
+func heartbeatOptions() *UpgradeOptions {
+	return &UpgradeOptions{PingInterval: hbInterval, PongTimeout: hbTimeout}
 }
 
 func TestHeartbeatDetectsDeadPeer(t *testing.T) {
@@ -83,7 +44,7 @@ func TestHeartbeatDetectsDeadPeer(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				c, peer := pipePeer(t, heartbeatConfig(), tt.client)
+				c, peer := newPipeRawPair(t, tt.client, heartbeatOptions())
 				peerErr := make(chan error, 1)
 				var pings int
 				if tt.peerReads {
@@ -105,7 +66,7 @@ func TestHeartbeatDetectsDeadPeer(t *testing.T) {
 				}
 				var readErr <-chan error
 				if tt.reading {
-					readErr = readLoop(c)
+					readErr = readUntilError(c)
 				}
 				start := time.Now()
 				time.Sleep(hbInterval + hbTimeout - time.Millisecond)
@@ -160,11 +121,11 @@ func TestHeartbeatKeepsLivePeer(t *testing.T) {
 					// buffer, two pongs crossing would block both readers.
 					co = &DialOptions{PingInterval: 13 * time.Second, PongTimeout: 3 * time.Second}
 				}
-				s, c := pipeConns(t, so, co)
-				clientErr := readLoop(c) // a client that reads answers pings
+				s, c := newPipePair(t, so, co)
+				clientErr := readUntilError(c) // a client that reads answers pings
 				var serverErr <-chan error
 				if reading {
-					serverErr = readLoop(s)
+					serverErr = readUntilError(s)
 				}
 				time.Sleep(106 * time.Second)
 				synctest.Wait()
@@ -199,8 +160,8 @@ func TestHeartbeatSpareSlowReader(t *testing.T) {
 	wstest.CheckLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
 		so := &UpgradeOptions{PingInterval: hbInterval, PongTimeout: hbTimeout}
-		s, c := pipeConns(t, so, nil)
-		clientErr := readLoop(c)
+		s, c := newPipePair(t, so, nil)
+		clientErr := readUntilError(c)
 		sent := make(chan error, 1)
 		go func() {
 			msg := bytes.Repeat([]byte("x"), 100)
@@ -237,7 +198,7 @@ func TestHeartbeatPongInFragmentedMessage(t *testing.T) {
 		name := map[bool]string{false: "Read", true: "Reader paused"}[streaming]
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				s, peer := pipePeer(t, heartbeatConfig(), false)
+				s, peer := newPipeRawPair(t, false, heartbeatOptions())
 				ponged := make(chan struct{}, 100)
 				go func() {
 					// Answer each ping late in its pong window.
@@ -309,8 +270,8 @@ func TestHeartbeatAnyDataIsPong(t *testing.T) {
 		name := map[bool]string{false: "pong only", true: "any data"}[anyData]
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				cfg := (&UpgradeOptions{PingInterval: hbInterval, PongTimeout: hbTimeout, AnyDataIsPong: anyData}).connConfig()
-				s, peer := pipePeer(t, cfg, false)
+				o := &UpgradeOptions{PingInterval: hbInterval, PongTimeout: hbTimeout, AnyDataIsPong: anyData}
+				s, peer := newPipeRawPair(t, false, o)
 				go io.Copy(io.Discard, peer.Conn) // reads, never answers
 				sending := make(chan struct{})
 				go func() {
@@ -319,7 +280,7 @@ func TestHeartbeatAnyDataIsPong(t *testing.T) {
 						time.Sleep(2 * time.Second)
 					}
 				}()
-				readErr := readLoop(s)
+				readErr := readUntilError(s)
 				time.Sleep(time.Minute)
 				synctest.Wait()
 				if closed := s.isClosed(); closed == anyData {
@@ -344,11 +305,11 @@ func TestIdleTimeout(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				const idle = time.Minute
 				// The heartbeat's pings and pongs do not count as activity.
-				cfg := (&UpgradeOptions{IdleTimeout: idle, PingInterval: hbInterval}).connConfig()
-				s, peer := pipePeer(t, cfg, false)
+				o := &UpgradeOptions{IdleTimeout: idle, PingInterval: hbInterval}
+				s, peer := newPipeRawPair(t, false, o)
 				var readErr <-chan error
 				if reading {
-					readErr = readLoop(s)
+					readErr = readUntilError(s)
 				}
 				closes := make(chan wstest.Frame, 1)
 				go func() {
@@ -406,8 +367,8 @@ func TestIdleTimeout(t *testing.T) {
 func TestWriteTimeout(t *testing.T) {
 	wstest.CheckLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
-		cfg := (&UpgradeOptions{WriteTimeout: 3 * time.Second}).connConfig()
-		s, _ := pipePeer(t, cfg, false) // the peer never reads
+		o := &UpgradeOptions{WriteTimeout: 3 * time.Second}
+		s, _ := newPipeRawPair(t, false, o) // the peer never reads
 		start := time.Now()
 		err := s.Write(context.Background(), MessageText, []byte("hello"))
 		if !errors.Is(err, os.ErrDeadlineExceeded) || time.Since(start) != 3*time.Second {
@@ -417,7 +378,7 @@ func TestWriteTimeout(t *testing.T) {
 			t.Errorf("the connection should be closed, with WriteFailed")
 		}
 		// The Writer's frames are bounded too.
-		s2, _ := pipePeer(t, cfg, false)
+		s2, _ := newPipeRawPair(t, false, o)
 		w, err := s2.Writer(context.Background(), MessageBinary)
 		if err != nil {
 			t.Fatal(err)

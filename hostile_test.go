@@ -10,14 +10,14 @@ package websocket
 //
 // The focused unit tests of the same rules stay beside their code:
 // TestReadHostileFrames and TestReadClosePayload (read_test.go),
-// TestPeekHeaderErrors (frame_test.go), TestUpgradeRejects,
-// TestUpgradePipelinedFrames (handshake_test.go), TestDialResponseVerification
-// (dial_test.go) and TestDecompressionBomb (compress_test.go). This file is
+// TestPeekHeaderErrors (frame_test.go), TestUpgradeRejects
+// (handshake_refusal_test.go), TestUpgradePipelinedFrames
+// (handshake_test.go), TestDialResponseVerification (dial_test.go) and
+// TestDecompressionBomb (compress_test.go). This file is
 // the one index of hostile input; fuzz_test.go explores beyond it. The
 // peers that play the entries are in hostile_peer_test.go.
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
@@ -65,21 +65,6 @@ const hostileAlloc = 256 << 10
 // DefaultMaxHeaderBytes for our server, maxResponseHeaderBytes for Dial.
 const headerAlloc = 12 << 20
 
-// hdr returns a frame header as the peer sends it: masked with rfcKey when
-// our side is the server. It declares length bytes, which need not follow.
-func hdr(ourClient bool, b0 byte, length uint64) []byte {
-	m := byte(0x80)
-	if ourClient {
-		m = 0
-	}
-	b := []byte{b0, m | 127}
-	b = binary.BigEndian.AppendUint64(b, length)
-	if !ourClient {
-		b = append(b, rfcKey[:]...)
-	}
-	return b
-}
-
 // closeFrame is a close frame with a raw payload.
 func closeFrame(payload []byte) wstest.Frame {
 	return wstest.Frame{Fin: true, Op: wstest.OpClose, Payload: payload}
@@ -93,16 +78,6 @@ func oneByteFragments(op byte, n int) []wstest.Frame {
 	}
 	fs[0].Op = op
 	return fs
-}
-
-// compressed returns msg as a permessage-deflate message (RSV1 set).
-func compressed(op byte, msg []byte) wstest.Frame {
-	return wstest.Frame{Fin: true, RSV: 0x40, Op: op, Payload: deflateSeed(string(msg))}
-}
-
-// request returns an opening handshake with the standard lines and extra.
-func request(requestLine, extra string) string {
-	return requestLine + "\r\nHost: example.com\r\n" + standardLines + extra + "\r\n"
 }
 
 func hostileCatalogue() []hostileCase {

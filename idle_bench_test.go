@@ -1,58 +1,21 @@
 package websocket
 
 import (
-	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/wsforge/websocket/internal/wstest"
 )
 
-// The idle-connection benchmark runs the clients in a child process (this
-// test binary again, running TestIdleConnsChild), so that the parent holds
-// only the server ends: 10,000 connections in one process would take 20,000
-// descriptors, the per-process limit here, and would mix client memory into
-// the figure.
-const (
-	idleConnsEnv = "WSFORGE_IDLE_CONNS"      // how many connections; default 1000
-	idleChildEnv = "WSFORGE_IDLE_CHILD_ADDR" // set in the child: the server to dial
-	idleRawEnv   = "WSFORGE_IDLE_CHILD_RAW"  // set in the child: no handshake
-)
-
-func idleConnCount(tb testing.TB) int {
-	s := os.Getenv(idleConnsEnv)
-	if s == "" {
-		return 1000
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n <= 0 {
-		tb.Fatalf("%s=%q: want a positive number", idleConnsEnv, s)
-	}
-	return n
-}
-
-// idleResult is what one measurement found, per connection.
-type idleResult struct {
-	heap, stack, goroutines float64
-}
-
-var (
-	idleMu      sync.Mutex
-	idleResults = map[string]idleResult{}
-)
+// idleRawEnv, set in the child of BenchmarkIdleConns/raw, makes it open
+// bare TCP connections, without a handshake.
+const idleRawEnv = "WSFORGE_IDLE_CHILD_RAW"
 
 // BenchmarkIdleConns reports the memory a server holds per idle connection,
 // its goroutine blocked in Read as a real server's would be:
@@ -74,19 +37,7 @@ func BenchmarkIdleConns(b *testing.B) {
 	for _, raw := range []bool{false, true} {
 		name := map[bool]string{false: "net-http", true: "raw"}[raw]
 		b.Run(name, func(b *testing.B) {
-			key := fmt.Sprint(name, n)
-			idleMu.Lock()
-			r, ok := idleResults[key]
-			if !ok {
-				r = measureIdleConns(b, n, raw)
-				idleResults[key] = r
-			}
-			idleMu.Unlock()
-			b.ReportMetric(r.heap+r.stack, "B/conn")
-			b.ReportMetric(r.heap, "heap-B/conn")
-			b.ReportMetric(r.stack, "stack-B/conn")
-			b.ReportMetric(r.goroutines, "goroutines/conn")
-			b.ReportMetric(0, "ns/op")
+			reportIdle(b, fmt.Sprint(name, n), func() idleResult { return measureIdleConns(b, n, raw) })
 		})
 	}
 }
@@ -134,62 +85,22 @@ func measureIdleConns(b *testing.B, n int, raw bool) idleResult {
 		defer srv.Close()
 	}
 
-	runtime.GC()
-	runtime.GC()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	goroutinesBefore := runtime.NumGoroutine()
-
-	cmd := exec.Command(os.Args[0], "-test.run=^TestIdleConnsChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), idleChildEnv+"="+ln.Addr().String(), idleConnsEnv+"="+strconv.Itoa(n))
+	before := measureInUse()
+	var extra []string
 	if raw {
-		cmd.Env = append(cmd.Env, idleRawEnv+"=1")
+		extra = append(extra, idleRawEnv+"=1")
 	}
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer cmd.Wait()
-	defer stdin.Close()
-	ready := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		var out []string
-		for sc.Scan() {
-			if sc.Text() == "ready" {
-				ready <- nil
-				io.Copy(io.Discard, stdout)
-				return
-			}
-			out = append(out, sc.Text())
-		}
-		ready <- fmt.Errorf("child ended before it was ready:\n%s", strings.Join(out, "\n"))
-	}()
-	if err := <-ready; err != nil {
+	// The clients run in a child process (childproc_test.go).
+	ch := startChild(b, "TestIdleConnsChild", ln.Addr().String(), n, extra...)
+	defer ch.stop()
+	if err := ch.await("ready"); err != nil {
 		b.Fatal(err)
 	}
 	upgraded.Wait()
-
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	goroutines := runtime.NumGoroutine() - goroutinesBefore
-	r := idleResult{
-		heap:       float64(int64(after.HeapInuse)-int64(before.HeapInuse)) / float64(n),
-		stack:      float64(int64(after.StackInuse)-int64(before.StackInuse)) / float64(n),
-		goroutines: float64(goroutines) / float64(n),
-	}
+	r := before.perConn(n)
 
 	// The child ends its connections when its stdin closes.
-	stdin.Close()
+	ch.stop()
 	ended.Wait()
 	return r
 }
@@ -199,11 +110,7 @@ func measureIdleConns(b *testing.B, n int, raw bool) idleResult {
 // connections with a raw handshake, says "ready", and holds them until
 // stdin closes.
 func TestIdleConnsChild(t *testing.T) {
-	addr := os.Getenv(idleChildEnv)
-	if addr == "" {
-		t.Skip("run by BenchmarkIdleConns")
-	}
-	n := idleConnCount(t)
+	addr, n := childParams(t, "BenchmarkIdleConns")
 	conns := make([]net.Conn, 0, n)
 	defer func() {
 		for _, c := range conns {
@@ -223,35 +130,4 @@ func TestIdleConnsChild(t *testing.T) {
 	}
 	fmt.Println("ready")
 	io.Copy(io.Discard, os.Stdin)
-}
-
-// dialRaw opens a WebSocket connection with a minimal handshake and returns
-// the bare TCP connection.
-func dialRaw(addr string) (net.Conn, error) {
-	nc, err := net.DialTimeout("tcp", addr, testTimeout)
-	if err != nil {
-		return nil, err
-	}
-	var k [16]byte
-	rand.Read(k[:])
-	key := base64.StdEncoding.EncodeToString(k[:])
-	req := "GET / HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + key + "\r\n\r\n"
-	nc.SetDeadline(time.Now().Add(testTimeout))
-	if _, err := io.WriteString(nc, req); err != nil {
-		nc.Close()
-		return nil, err
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
-	if err != nil {
-		nc.Close()
-		return nil, err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		nc.Close()
-		return nil, fmt.Errorf("handshake: got %s, want 101", resp.Status)
-	}
-	nc.SetDeadline(time.Time{})
-	return nc, nil
 }

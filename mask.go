@@ -17,7 +17,31 @@ import (
 // byte(key >> (8*j)). Unmasking is the same operation.
 //
 // mask does not allocate.
+//
+// Blocks of at least maskVectorMin bytes go to maskVector, the SIMD
+// routine of the architecture (AVX2 on amd64, NEON on arm64), when the CPU
+// has it; shorter blocks, other architectures and builds with -tags purego
+// use the unrolled Go loop.
 func mask(key uint32, b []byte) uint32 {
+	return maskFrom(key, b, maskVectorMin)
+}
+
+// maskGo is mask in portable Go whatever the length and the CPU.
+func maskGo(key uint32, b []byte) uint32 {
+	return maskFrom(key, b, maskNoVector)
+}
+
+// maskNoVector is a vectorMin for maskFrom that no block reaches.
+const maskNoVector = int(^uint(0) >> 1)
+
+// maskFrom is mask with maskVector for blocks of at least vectorMin bytes,
+// when the CPU has it, and otherwise an unrolled cascade of 64-bit words,
+// then single bytes. The choice is made here rather than in mask so that
+// mask stays small enough to be inlined and a short block costs one call.
+func maskFrom(key uint32, b []byte, vectorMin int) uint32 {
+	if haveVector && len(b) >= vectorMin {
+		return maskVector(key, b)
+	}
 	if len(b) >= 8 {
 		// Every block below is a multiple of 4 bytes long, so the key
 		// lines up at the start of each 8-byte word and never rotates here.

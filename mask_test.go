@@ -9,20 +9,6 @@ import (
 	"testing"
 )
 
-// maskNaive is the reference: RFC 6455 §5.3 transcribed one byte at a time.
-// It returns the key rotated by len(b) bytes, like mask.
-func maskNaive(key uint32, b []byte) uint32 {
-	var k [4]byte
-	binary.LittleEndian.PutUint32(k[:], key)
-	for i := range b {
-		b[i] ^= k[i%4]
-	}
-	return bits.RotateLeft32(key, -8*(len(b)%4))
-}
-
-// maskKeyRFC is the masking key of the examples in RFC 6455 §5.7.
-var maskKeyRFC = binary.LittleEndian.Uint32([]byte{0x37, 0xfa, 0x21, 0x3d})
-
 func TestMaskVectors(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -33,15 +19,15 @@ func TestMaskVectors(t *testing.T) {
 	}{
 		{
 			name:    "empty",
-			key:     maskKeyRFC,
+			key:     rfcKeyWord,
 			in:      "",
 			want:    []byte{},
-			wantKey: maskKeyRFC,
+			wantKey: rfcKeyWord,
 		},
 		{
 			// RFC 6455 §5.7: "A single-frame masked text message".
 			name:    "rfc hello",
-			key:     maskKeyRFC,
+			key:     rfcKeyWord,
 			in:      "Hello",
 			want:    []byte{0x7f, 0x9f, 0x4d, 0x51, 0x58},
 			wantKey: binary.LittleEndian.Uint32([]byte{0xfa, 0x21, 0x3d, 0x37}),
@@ -49,17 +35,17 @@ func TestMaskVectors(t *testing.T) {
 		{
 			// 'H'^0x37 = 0x7f, 'i'^0xfa = 0x93.
 			name:    "rfc key hi",
-			key:     maskKeyRFC,
+			key:     rfcKeyWord,
 			in:      "Hi",
 			want:    []byte{0x7f, 0x93},
 			wantKey: binary.LittleEndian.Uint32([]byte{0x21, 0x3d, 0x37, 0xfa}),
 		},
 		{
 			name:    "rfc key four bytes",
-			key:     maskKeyRFC,
+			key:     rfcKeyWord,
 			in:      "Hell",
 			want:    []byte{0x7f, 0x9f, 0x4d, 0x51},
-			wantKey: maskKeyRFC,
+			wantKey: rfcKeyWord,
 		},
 		{
 			name:    "zero key",
@@ -70,10 +56,10 @@ func TestMaskVectors(t *testing.T) {
 		},
 		{
 			name:    "rfc key sixteen bytes",
-			key:     maskKeyRFC,
+			key:     rfcKeyWord,
 			in:      "HelloHelloHelloH",
 			want:    []byte{0x7f, 0x9f, 0x4d, 0x51, 0x58, 0xb2, 0x44, 0x51, 0x5b, 0x95, 0x69, 0x58, 0x5b, 0x96, 0x4e, 0x75},
-			wantKey: maskKeyRFC,
+			wantKey: rfcKeyWord,
 		},
 	}
 	for _, tt := range tests {
@@ -98,7 +84,7 @@ func TestMaskVectors(t *testing.T) {
 // split RFC 6455 §5.7 uses for its fragmented message, continuing the key.
 func TestMaskFragments(t *testing.T) {
 	b := []byte("Hello")
-	key := mask(maskKeyRFC, b[:3])
+	key := mask(rfcKeyWord, b[:3])
 	if want := binary.LittleEndian.Uint32([]byte{0x3d, 0x37, 0xfa, 0x21}); key != want {
 		t.Fatalf("got key %#08x after 3 bytes, want %#08x", key, want)
 	}
@@ -157,56 +143,123 @@ func TestMaskAllocs(t *testing.T) {
 	}
 	b := make([]byte, 1000)
 	allocs := testing.AllocsPerRun(100, func() {
-		mask(maskKeyRFC, b)
-		mask(maskKeyRFC, b[3:])
+		mask(rfcKeyWord, b)
+		mask(rfcKeyWord, b[3:])
 	})
 	if allocs != 0 {
 		t.Errorf("got %v allocs per run, want 0", allocs)
 	}
 }
 
-// FuzzMask checks mask against maskNaive for arbitrary data and keys, once
-// in one call and once split into two chunks at split.
+// maskPath is one implementation of mask.
+type maskPath struct {
+	name string
+	fn   func(uint32, []byte) uint32
+}
+
+// maskPaths returns every path mask can take on this build, each forced
+// directly, and mask itself: maskGo always, maskVector when the CPU has
+// it (AVX2 on amd64, NEON on arm64).
+func maskPaths() []maskPath {
+	paths := []maskPath{{name: "mask", fn: mask}, {name: "go", fn: maskGo}}
+	if haveVector {
+		paths = append(paths, maskPath{name: maskVectorName, fn: maskVector})
+	}
+	return paths
+}
+
+// checkMaskPath masks data with fn in place at offset off of a larger
+// buffer, in one call or, when split <= len(data), in two calls that
+// thread the key, and compares the bytes, the returned key and the bytes
+// around the payload with maskNaive.
+func checkMaskPath(t *testing.T, p maskPath, data []byte, key uint32, off, split int) {
+	t.Helper()
+	const guard = 64
+	want := bytes.Clone(data)
+	wantKey := maskNaive(key, want)
+
+	buf := make([]byte, off+len(data)+guard)
+	for i := range buf {
+		buf[i] = byte(i*7 + 0x3c)
+	}
+	orig := bytes.Clone(buf)
+	got := buf[off : off+len(data)]
+	copy(got, data)
+	var gotKey uint32
+	if split <= len(data) {
+		gotKey = p.fn(p.fn(key, got[:split]), got[split:])
+	} else {
+		gotKey = p.fn(key, got)
+	}
+	if !bytes.Equal(got, want) || gotKey != wantKey {
+		t.Fatalf("%s: len %d, key %#08x, offset %d, split %d: got key %#08x, want %#08x; bytes equal: %v",
+			p.name, len(data), key, off, split, gotKey, wantKey, bytes.Equal(got, want))
+	}
+	if !bytes.Equal(buf[:off], orig[:off]) || !bytes.Equal(buf[off+len(data):], orig[off+len(data):]) {
+		t.Fatalf("%s: len %d, offset %d: wrote outside the payload", p.name, len(data), off)
+	}
+}
+
+// TestMaskPaths compares every path with maskNaive for every length up to
+// 300 and a few longer ones, every key phase and every offset in a 32-byte
+// block, in one call.
+func TestMaskPaths(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	lengths := make([]int, 0, 320)
+	for n := 0; n <= 300; n++ {
+		lengths = append(lengths, n)
+	}
+	lengths = append(lengths, 511, 512, 513, 1023, 1024, 1025, 4095, 4096, 65537)
+	key := rng.Uint32()
+	for _, p := range maskPaths() {
+		t.Run(p.name, func(t *testing.T) {
+			for _, n := range lengths {
+				data := make([]byte, n)
+				for i := range data {
+					data[i] = byte(rng.Uint32())
+				}
+				for phase := range 4 {
+					k := bits.RotateLeft32(key, -8*phase)
+					for off := range 32 {
+						checkMaskPath(t, p, data, k, off, n+1)
+					}
+				}
+			}
+		})
+	}
+}
+
+// FuzzMask checks every path of mask (mask itself, maskGo and the vector
+// path when the CPU has it, each called directly) against maskNaive for
+// arbitrary data and keys, once in one call and once split into two chunks.
+// The low 11 bits of split choose the split point (modulo len(data)+1),
+// the top 5 the payload's offset in its buffer.
 func FuzzMask(f *testing.F) {
-	f.Add([]byte("Hello"), maskKeyRFC, uint16(3))
+	f.Add([]byte("Hello"), rfcKeyWord, uint16(3))
 	f.Add(bytes.Repeat([]byte{0xa5}, 300), uint32(0xdeadbeef), uint16(129))
+	f.Add(bytes.Repeat([]byte{0x5a, 0x00, 0xff}, 1400), uint32(0x01020304), uint16(13<<11|1031))
+	f.Add(bytes.Repeat([]byte{0x11}, 4099), uint32(0xcafef00d), uint16(31<<11|257))
+	paths := maskPaths()
 	f.Fuzz(func(t *testing.T, data []byte, key uint32, split uint16) {
-		want := bytes.Clone(data)
-		wantKey := maskNaive(key, want)
-
-		got := bytes.Clone(data)
-		if gotKey := mask(key, got); !bytes.Equal(got, want) || gotKey != wantKey {
-			t.Fatalf("got % x key %#08x, want % x key %#08x", got, gotKey, want, wantKey)
-		}
-
-		got = bytes.Clone(data)
-		s := 0
-		if len(got) > 0 {
-			s = int(split) % (len(got) + 1)
-		}
-		gotKey := mask(mask(key, got[:s]), got[s:])
-		if !bytes.Equal(got, want) || gotKey != wantKey {
-			t.Fatalf("split at %d: got % x key %#08x, want % x key %#08x", s, got, gotKey, want, wantKey)
+		off := int(split >> 11)
+		s := int(split&0x7ff) % (len(data) + 1)
+		for _, p := range paths {
+			checkMaskPath(t, p, data, key, off, len(data)+1)
+			checkMaskPath(t, p, data, key, off, s)
 		}
 	})
 }
 
 func BenchmarkMask(b *testing.B) {
-	impls := []struct {
-		name string
-		fn   func(uint32, []byte) uint32
-	}{
-		{name: "unrolled", fn: mask},
-		{name: "naive", fn: maskNaive},
-	}
-	for _, size := range []int{16, 125, 1024, 4096, 32768, 1 << 20} {
+	impls := append(maskPaths(), maskPath{name: "naive", fn: maskNaive})
+	for _, size := range []int{16, 125, 256, 512, 1024, 4096, 32768, 1 << 20} {
 		for _, impl := range impls {
 			b.Run(fmt.Sprintf("size=%d/impl=%s", size, impl.name), func(b *testing.B) {
 				p := make([]byte, size)
 				b.SetBytes(int64(size))
 				b.ReportAllocs()
 				for b.Loop() {
-					impl.fn(maskKeyRFC, p)
+					impl.fn(rfcKeyWord, p)
 				}
 			})
 		}

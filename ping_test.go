@@ -89,11 +89,8 @@ func TestPingRawPeer(t *testing.T) {
 func TestPingUnanswered(t *testing.T) {
 	// A peer that never answers: Ping ends with its context, exactly then.
 	synctest.Test(t, func(t *testing.T) {
-		ours, theirs := net.Pipe()
-		defer theirs.Close()
-		c := newConn(ours, nil, true, (*DialOptions)(nil).connConfig())
-		defer c.CloseNow()
-		go io.Copy(io.Discard, theirs)
+		c, p := newPipeRawPair(t, true, nil)
+		go io.Copy(io.Discard, p.Conn)
 		readUntilError(c)
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()

@@ -24,7 +24,7 @@ func TestPongWhileWriterBlocked(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		server, client := pipeConns(t, nil, nil)
+		server, client := newPipePair(t, nil, nil)
 		go func() {
 			for {
 				typ, msg, err := server.Read(ctx, nil)

@@ -12,14 +12,6 @@ import (
 	"github.com/wsforge/websocket/internal/wstest"
 )
 
-// fakeConn returns a Conn over an in-memory connection whose writes go to
-// w, with permessage-deflate state when deflate is not nil.
-func fakeConn(w io.Writer, client bool, deflate *deflateState) *Conn {
-	cfg := (*UpgradeOptions)(nil).connConfig()
-	cfg.deflate = deflate
-	return newConn(&wstest.FakeConn{W: w}, nil, client, cfg)
-}
-
 // inflateMessage inflates a compressed message's payload (RFC 7692 §7.2.2)
 // that may refer back to the messages inflated before, in history.
 func inflateMessage(t *testing.T, p, history []byte) []byte {
@@ -39,8 +31,8 @@ func TestWritePreparedFrames(t *testing.T) {
 	tests := []struct {
 		name       string
 		client     bool
-		deflate    *deflateState
-		off        bool // SetCompression(false)
+		compress   *CompressionOptions // permessage-deflate, as if negotiated
+		off        bool                // SetCompression(false)
 		payload    []byte
 		wantRSV1   bool
 		wantShared bool // the frame is pm's own bytes
@@ -57,40 +49,40 @@ func TestWritePreparedFrames(t *testing.T) {
 		},
 		{
 			name:       "server no context takeover",
-			deflate:    newDeflateState(&CompressionOptions{}, true, false, 15, 15),
+			compress:   &CompressionOptions{ServerNoContextTakeover: true},
 			payload:    compressible,
 			wantRSV1:   true,
 			wantShared: true,
 		},
 		{
 			name:     "server context takeover",
-			deflate:  newDeflateState(&CompressionOptions{}, false, false, 15, 15),
+			compress: &CompressionOptions{},
 			payload:  compressible,
 			wantRSV1: true,
 		},
 		{
 			name:     "client no context takeover",
 			client:   true,
-			deflate:  newDeflateState(&CompressionOptions{Level: flate.BestCompression}, true, false, 15, 15),
+			compress: &CompressionOptions{Level: flate.BestCompression, ClientNoContextTakeover: true},
 			payload:  compressible,
 			wantRSV1: true,
 		},
 		{
 			name:       "server below threshold",
-			deflate:    newDeflateState(&CompressionOptions{}, true, false, 15, 15),
+			compress:   &CompressionOptions{ServerNoContextTakeover: true},
 			payload:    compressible[:100],
 			wantShared: true,
 		},
 		{
 			name:       "server compression off",
-			deflate:    newDeflateState(&CompressionOptions{}, true, false, 15, 15),
+			compress:   &CompressionOptions{ServerNoContextTakeover: true},
 			off:        true,
 			payload:    compressible,
 			wantShared: true,
 		},
 		{
 			name:       "server incompressible",
-			deflate:    newDeflateState(&CompressionOptions{}, true, false, 15, 15),
+			compress:   &CompressionOptions{ServerNoContextTakeover: true},
 			payload:    random,
 			wantShared: true,
 		},
@@ -108,7 +100,7 @@ func TestWritePreparedFrames(t *testing.T) {
 				t.Fatal(err)
 			}
 			var wire bytes.Buffer
-			c := fakeConn(&wire, tt.client, tt.deflate)
+			c := newFakeConn(tt.client, nil, &wire, &UpgradeOptions{Compression: tt.compress})
 			if tt.off {
 				c.SetCompression(false)
 			}
@@ -165,11 +157,11 @@ func TestWritePreparedMatchesWrite(t *testing.T) {
 	for _, size := range []int{0, 125, 126, 65535, 65536, 1 << 20} {
 		p := bytes.Repeat([]byte{'x'}, size)
 		var viaWrite, viaPrepared bytes.Buffer
-		if err := fakeConn(&viaWrite, false, nil).Write(context.Background(), MessageBinary, p); err != nil {
+		if err := newFakeConn(false, nil, &viaWrite, nil).Write(context.Background(), MessageBinary, p); err != nil {
 			t.Fatal(err)
 		}
 		pm, _ := NewPreparedMessage(MessageBinary, p)
-		if err := fakeConn(&viaPrepared, false, nil).WritePrepared(context.Background(), pm); err != nil {
+		if err := newFakeConn(false, nil, &viaPrepared, nil).WritePrepared(context.Background(), pm); err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(viaWrite.Bytes(), viaPrepared.Bytes()) {
@@ -257,13 +249,13 @@ func TestWritePreparedAllocs(t *testing.T) {
 	}
 	pm, _ := NewPreparedMessage(MessageText, bytes.Repeat([]byte("abc "), 256))
 	for _, tt := range []struct {
-		name    string
-		deflate *deflateState
+		name     string
+		compress *CompressionOptions
 	}{
 		{name: "plain"},
-		{name: "compressed", deflate: newDeflateState(&CompressionOptions{}, true, false, 15, 15)},
+		{name: "compressed", compress: &CompressionOptions{ServerNoContextTakeover: true}},
 	} {
-		c := fakeConn(nil, false, tt.deflate)
+		c := newFakeConn(false, nil, nil, &UpgradeOptions{Compression: tt.compress})
 		ctx := context.Background()
 		if n := testing.AllocsPerRun(100, func() { c.WritePrepared(ctx, pm) }); n != 0 {
 			t.Errorf("%s: got %v allocations per WritePrepared, want 0", tt.name, n)

@@ -9,7 +9,6 @@ import (
 	"math"
 	"net"
 	"os"
-	"slices"
 	"time"
 )
 
@@ -50,24 +49,13 @@ func (c *Conn) Read(ctx context.Context, buf []byte) (MessageType, []byte, error
 	if err := c.startMessage(ctx); err != nil {
 		return 0, buf, err
 	}
-	start := len(buf)
+	orig, start := buf, len(buf)
 	buf = c.resume.appendTo(buf)
 	for {
 		// A full buffer grows unless the message has ended: a buffer
 		// exactly the size of the message is not reallocated.
 		if len(buf) == cap(buf) && (c.frameLeft > 0 || !c.frame.fin || c.msgCompressed) {
-			grow := max(512, len(buf)-start)
-			if c.frameLeft > 0 && !c.msgCompressed {
-				grow = int(min(int64(grow), c.frameLeft))
-			}
-			if c.msgCompressed {
-				// Room for one byte over the limit at most: enough to
-				// see a message is too big, not to double a bomb's buffer.
-				if room := c.readLimit.Load() - c.msgInflated; room < int64(grow) {
-					grow = int(room) + 1
-				}
-			}
-			buf = slices.Grow(buf, grow)
+			buf = c.grow(buf, start)
 		}
 		n, err := c.readMessage(ctx, buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
@@ -76,11 +64,44 @@ func (c *Conn) Read(ctx context.Context, buf []byte) (MessageType, []byte, error
 			return c.msgType, buf, nil
 		case err != nil && c.resume.interrupted:
 			c.resume.keep(buf[start:])
-			return 0, buf[:start], err
+			return 0, orig, err
 		case err != nil:
-			return 0, buf[:start], err
+			// The caller's buffer, not the grown one: what a refused
+			// message made us allocate is garbage at once.
+			return 0, orig, err
 		}
 	}
+}
+
+// grow returns buf, which holds len(buf)-start bytes of the message, with
+// room for more: as much again (so that a message costs O(n) copying), but
+// never more than the current frame has left nor past the read limit. A
+// message refused at the limit has then made us hold at most 1.5 times the
+// limit at once: the last buffer and the one before it, half its size.
+func (c *Conn) grow(buf []byte, start int) []byte {
+	have := int64(len(buf) - start)
+	grow := max(512, have)
+	if c.frame.fin && !c.msgCompressed {
+		grow = min(grow, c.frameLeft) // the last frame: exactly what is left
+	}
+	// What the message may still bring. The current frame was accepted
+	// whole, even if the limit has been lowered since.
+	room := max(c.readLimit.Load()-have, c.frameLeft)
+	if c.msgCompressed {
+		// One byte over the limit at most: enough to see that a message
+		// is too big, not to double a bomb's buffer.
+		room = c.readLimit.Load() - c.msgInflated
+		room += min(1, math.MaxInt64-room) // saturating: the limit may be MaxInt64
+	}
+	if room-grow < 512 {
+		grow = room // no last small step, which would copy it all again
+	}
+	if grow = min(grow, room); grow <= 0 {
+		return buf // the next frame header is refused, if it brings any byte
+	}
+	nb := make([]byte, len(buf), int64(len(buf))+grow)
+	copy(nb, buf)
+	return nb
 }
 
 // Reader returns the type of the next message and a reader of its payload,

@@ -16,108 +16,6 @@ import (
 	"github.com/wsforge/websocket/internal/wstest"
 )
 
-// testTimeout bounds waits that only a bug can make long.
-const testTimeout = 10 * time.Second
-
-// newRawPair returns a Conn in the given role over loopback TCP and a raw
-// peer playing the other end. wrap, if not nil, wraps the Conn's side of the
-// connection.
-func newRawPair(t testing.TB, client bool, o *UpgradeOptions, wrap func(net.Conn) net.Conn) (*Conn, *wstest.RawPeer) {
-	t.Helper()
-	wstest.CheckLeaks(t)
-	ours, theirs := wstest.TCPPair(t)
-	if wrap != nil {
-		ours = wrap(ours)
-	}
-	c := newConn(ours, nil, client, o.connConfig())
-	t.Cleanup(func() { c.CloseNow() })
-	return c, wstest.NewRawPeer(theirs, !client)
-}
-
-// frame is shorthand for a raw frame; the raw peer masks it as its role
-// requires.
-func frame(fin bool, op byte, payload string) wstest.Frame {
-	return wstest.Frame{Fin: fin, Op: op, Payload: []byte(payload)}
-}
-
-// masked encodes f masked with the RFC key, as a client sends it.
-func masked(f wstest.Frame) []byte {
-	f.Masked, f.Key = true, rfcKey
-	return wstest.AppendFrame(nil, f)
-}
-
-// unmasked encodes f without a mask, as a server sends it.
-func unmasked(f wstest.Frame) []byte { return wstest.AppendFrame(nil, f) }
-
-// within runs f and fails t if it does not return within testTimeout.
-func within(t testing.TB, what string, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	select {
-	case <-done:
-	case <-time.After(testTimeout):
-		t.Fatalf("%s did not return within %v", what, testTimeout)
-	}
-}
-
-// closeReply is what a raw peer saw after it sent something: the code of
-// the close frame it received and whether the connection then ended.
-type closeReply struct {
-	code   uint16
-	reason string
-	err    error
-}
-
-// awaitClose reads, in the background, the Conn's close frame. If answer
-// is set, the peer then behaves well: it answers with the same code and
-// reads until the connection ends. Otherwise it just ends the connection.
-func awaitClose(p *wstest.RawPeer, answer bool) <-chan closeReply {
-	ch := make(chan closeReply, 1)
-	go func() {
-		code, reason, err := p.ReadClose()
-		if err == nil && answer {
-			p.WriteClose(code, "")
-			err = p.ReadEOF()
-		}
-		p.Close()
-		ch <- closeReply{code, reason, err}
-	}()
-	return ch
-}
-
-// invalidUTF8Cases returns text payloads that break UTF-8 at each position
-// of a 4-byte sequence (U+1F600, f0 9f 98 80).
-func invalidUTF8Cases() []struct{ name, text string } {
-	var out []struct{ name, text string }
-	seq := "\xf0\x9f\x98\x80"
-	bad := [][]byte{
-		{0xf8, 0x80, 0xc0, 0xff}, // position 0: not a lead byte
-		{0x28, 0xc0, 0x8f, 0xc0}, // position 1: not a continuation, or out of range after f0
-		{0x28, 0xc0, 0xf0},       // position 2
-		{0x28, 0xc0, 0xf0},       // position 3
-	}
-	for pos, bs := range bad {
-		for _, b := range bs {
-			s := []byte("ok " + seq)
-			s[3+pos] = b
-			out = append(out, struct{ name, text string }{fmt.Sprintf("byte %d = %#x", pos, b), string(s)})
-		}
-	}
-	for n := 1; n < 4; n++ {
-		out = append(out, struct{ name, text string }{fmt.Sprintf("cut after %d bytes", n), "ok " + seq[:n]})
-	}
-	out = append(out,
-		struct{ name, text string }{"above U+10FFFF", "\xf4\x90\x80\x80"},
-		struct{ name, text string }{"overlong", "\xf0\x8f\xbf\xbf"},
-		struct{ name, text string }{"surrogate", "\xed\xa0\x80"},
-	)
-	return out
-}
-
 func TestReadHostileFrames(t *testing.T) {
 	type hostile struct {
 		name      string
@@ -535,64 +433,6 @@ func TestReadClosePayload(t *testing.T) {
 	}
 }
 
-// startEcho runs a loop on c that sends every message back until Read fails.
-func startEcho(c *Conn) <-chan struct{} {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 0, 512)
-		for {
-			typ, msg, err := c.Read(context.Background(), buf[:0])
-			if err != nil {
-				return
-			}
-			if err := c.Write(context.Background(), typ, msg); err != nil {
-				return
-			}
-			buf = msg
-		}
-	}()
-	return done
-}
-
-func TestEchoSizes(t *testing.T) {
-	ctx := context.Background()
-	sizes := []int{0, 1, 125, 126, 127, 65535, 65536, 1 << 20}
-	for _, fromClient := range []bool{true, false} {
-		for _, typ := range []MessageType{MessageText, MessageBinary} {
-			t.Run(fmt.Sprintf("fromClient=%v/%v", fromClient, typ), func(t *testing.T) {
-				server, client := newPair(t, nil, nil)
-				sender, echoer := client, server
-				if !fromClient {
-					sender, echoer = server, client
-				}
-				done := startEcho(echoer)
-				for _, size := range sizes {
-					msg := pattern(size)
-					if typ == MessageText {
-						s := strings.Repeat("aé€😀", size/10) // 10 bytes each
-						msg = []byte(s + strings.Repeat("x", size-len(s)))
-					}
-					if err := sender.Write(ctx, typ, msg); err != nil {
-						t.Fatalf("size %d: Write: %v", size, err)
-					}
-					gotType, got, err := sender.Read(ctx, nil)
-					if err != nil {
-						t.Fatalf("size %d: Read: %v", size, err)
-					}
-					if gotType != typ || !bytes.Equal(got, msg) {
-						t.Fatalf("size %d: got %v of %d bytes, want %v of %d bytes", size, gotType, len(got), typ, len(msg))
-					}
-				}
-				if err := sender.Close(StatusNormalClosure, "done"); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-				<-done
-			})
-		}
-	}
-}
-
 func TestReadAppendsToBuf(t *testing.T) {
 	c, p := newRawPair(t, false, nil, nil)
 	p.WriteMessage(wstest.OpText, []byte("world"))
@@ -731,27 +571,6 @@ func TestReaderAbandoned(t *testing.T) {
 			break
 		}
 	}
-}
-
-// stallConn calls onStall when the Conn asks for more bytes after it has
-// received at least want of them: it has used everything the peer sent and
-// is about to block. It is used from the reading goroutine only.
-type stallConn struct {
-	net.Conn
-	got     int
-	want    int
-	onStall func()
-}
-
-func (c *stallConn) Read(p []byte) (int, error) {
-	if c.got >= c.want && c.onStall != nil {
-		f := c.onStall
-		c.onStall = nil
-		f()
-	}
-	n, err := c.Conn.Read(p)
-	c.got += n
-	return n, err
 }
 
 // resumeMessage is a masked text message in four frames with a ping among
@@ -917,6 +736,71 @@ func TestReadCancelEveryByte(t *testing.T) {
 	}
 }
 
+// TestAbandonedSkipInterrupted checks that a message abandoned through its
+// Reader is never delivered, even when the read that skips its rest is cut
+// off by its context before the rest has arrived.
+func TestAbandonedSkipInterrupted(t *testing.T) {
+	type readFunc func(ctx context.Context, c *Conn) (string, error)
+	readWhole := func(ctx context.Context, c *Conn) (string, error) {
+		_, b, err := c.Read(ctx, nil)
+		return string(b), err
+	}
+	readStream := func(ctx context.Context, c *Conn) (string, error) {
+		_, r, err := c.Reader(ctx)
+		if err != nil {
+			return "", err
+		}
+		b, err := io.ReadAll(r)
+		return string(b), err
+	}
+	// abandonReader leaves the first message unfinished: a Reader that
+	// reads 2 bytes of it.
+	abandonReader := func(t *testing.T, c *Conn) {
+		_, r, err := c.Reader(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(r, make([]byte, 2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name    string
+		abandon func(*testing.T, *Conn)
+		first   []byte // the abandoned message's first frame (not final)
+		read    readFunc
+	}{
+		{"Reader then Read", abandonReader, []byte("abandoned head, "), readWhole},
+		{"Reader then Reader", abandonReader, []byte("abandoned head, "), readStream},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var sc *stallConn
+			c, p := newRawPair(t, false, nil, func(nc net.Conn) net.Conn {
+				sc = &stallConn{Conn: nc}
+				return sc
+			})
+			first := wstest.Frame{Op: wstest.OpText, Payload: tt.first}
+			p.WriteFrame(first)
+			sc.want = len(wstest.AppendFrame(nil, wstest.Frame{Op: wstest.OpText, Payload: tt.first, Masked: true}))
+			tt.abandon(t, c)
+
+			// The skip of the rest blocks: cut it off.
+			ctx, cancel := context.WithCancel(context.Background())
+			sc.onStall = cancel
+			if got, err := tt.read(ctx, c); err != context.Canceled {
+				t.Fatalf("interrupted skip: got %q, %v; want context.Canceled", got, err)
+			}
+			p.WriteFrame(wstest.Frame{Fin: true, Op: wstest.OpContinuation, Payload: []byte(`"the abandoned tail"`)})
+			p.WriteMessage(wstest.OpText, []byte(`"next"`))
+			got, err := tt.read(context.Background(), c)
+			if err != nil || got != `"next"` {
+				t.Fatalf("after the interrupted skip: got %q, %v; want the next message", got, err)
+			}
+		})
+	}
+}
+
 func TestReadCancelledBeforeMessage(t *testing.T) {
 	// A read cut off while nothing has arrived leaves the Conn usable, and
 	// one whose context is done already fails without reading.
@@ -985,5 +869,30 @@ func TestReadLimitHuge(t *testing.T) {
 	p.WriteMessage(wstest.OpText, []byte("ok"))
 	if _, msg, err := c.Read(context.Background(), nil); err != nil || string(msg) != "ok" {
 		t.Fatalf("got %q %v, want %q <nil>", msg, err, "ok")
+	}
+}
+
+// TestStatsCountWhatWasRead checks that a frame refused for its declared
+// length counts for nothing in Stats.
+func TestStatsCountWhatWasRead(t *testing.T) {
+	for _, declared := range []uint64{1 << 21, 1 << 62, math.MaxInt64} {
+		c, p := newRawPair(t, false, &UpgradeOptions{CloseTimeout: time.Millisecond}, nil)
+		p.WriteMessage(wstest.OpText, []byte("hello"))
+		if _, _, err := c.Read(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+		// A 64-bit length over the read limit, and no payload.
+		hdr := []byte{0x82, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4}
+		for i := range 8 {
+			hdr[2+i] = byte(declared >> (56 - 8*i))
+		}
+		p.Write(hdr)
+		if _, _, err := c.Read(context.Background(), nil); !errors.Is(err, ErrMessageTooBig) {
+			t.Fatalf("declared %d: got %v, want ErrMessageTooBig", declared, err)
+		}
+		s := c.Stats()
+		if s.MessagesIn != 1 || s.BytesIn != 5 {
+			t.Errorf("declared %d: got MessagesIn %d, BytesIn %d; want 1 and 5", declared, s.MessagesIn, s.BytesIn)
+		}
 	}
 }

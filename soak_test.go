@@ -369,27 +369,12 @@ func rawHandshakeConn(ctx context.Context, addr string) (*wstest.RawPeer, error)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := nc.Write([]byte(request("GET /raw HTTP/1.1", ""))); err != nil {
+	// The raw peer's reader must see the frames right after the 101.
+	if err := rawClientHandshake(nc, "/raw"); err != nil {
 		nc.Close()
 		return nil, err
 	}
-	peer := wstest.NewRawPeer(nc, true)
-	// The raw peer's reader must see the frames right after the 101, so
-	// the response is read byte by byte.
-	var resp []byte
-	var b [1]byte
-	for !bytes.HasSuffix(resp, []byte("\r\n\r\n")) {
-		if _, err := nc.Read(b[:]); err != nil {
-			nc.Close()
-			return nil, err
-		}
-		resp = append(resp, b[0])
-	}
-	if !bytes.HasPrefix(resp, []byte("HTTP/1.1 101 ")) {
-		nc.Close()
-		return nil, fmt.Errorf("handshake: got %q", resp)
-	}
-	return peer, nil
+	return wstest.NewRawPeer(nc, true), nil
 }
 
 func TestSoak(t *testing.T) {

@@ -4,50 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
-	"strings"
-	"sync"
 	"testing"
 	"unicode/utf8"
 )
-
-// utf8Prefixes returns the set of proper prefixes (1 to 3 bytes) of the
-// encodings of all Unicode scalar values, built with the standard library.
-var utf8Prefixes = sync.OnceValue(func() map[string]bool {
-	set := make(map[string]bool)
-	var buf [utf8.UTFMax]byte
-	for r := rune(0); r <= utf8.MaxRune; r++ {
-		if !utf8.ValidRune(r) {
-			continue
-		}
-		n := utf8.EncodeRune(buf[:], r)
-		for i := 1; i < n; i++ {
-			set[string(buf[:i])] = true
-		}
-	}
-	return set
-})
-
-// firstInvalid is the fail-fast reference: it returns the length of the
-// shortest prefix of p that cannot be extended to valid UTF-8, or -1 if every
-// prefix of p can be (p is valid, or valid up to an incomplete last code point).
-func firstInvalid(p []byte) int {
-	for j := 0; j < len(p); {
-		r, size := utf8.DecodeRune(p[j:])
-		if r != utf8.RuneError || size != 1 {
-			j += size
-			continue
-		}
-		// No complete code point starts at j. The prefix p[:i] can still be
-		// extended while p[j:i] is a proper prefix of some encoding.
-		for i := j + 1; i <= len(p); i++ {
-			if !utf8Prefixes()[string(p[j:i])] {
-				return i
-			}
-		}
-		return -1
-	}
-	return -1
-}
 
 // checkUTF8 feeds p to a validator in the given chunks and checks the result
 // against utf8.Valid and firstInvalid.
@@ -94,20 +53,6 @@ func byteChunks(n int) []int {
 	c := make([]int, n)
 	for i := range c {
 		c[i] = 1
-	}
-	return c
-}
-
-// randomChunks returns a random chunking of n bytes, empty chunks included.
-func randomChunks(rng *rand.Rand, n int) []int {
-	var c []int
-	for n > 0 {
-		k := rng.IntN(min(n, 20) + 1)
-		if rng.IntN(4) == 0 {
-			k = rng.IntN(n + 1)
-		}
-		c = append(c, k)
-		n -= k
 	}
 	return c
 }
@@ -256,27 +201,6 @@ func TestUTF8Differential(t *testing.T) {
 		}
 		checkUTF8(t, p, randomChunks(rng, len(p)))
 	}
-}
-
-// randomText returns about n bytes of valid UTF-8 drawn from runes of every
-// encoded length, with long ASCII runs to exercise the fast path.
-func randomText(rng *rand.Rand, n int) []byte {
-	var p []byte
-	for len(p) < n {
-		switch rng.IntN(5) {
-		case 0:
-			p = append(p, strings.Repeat("x", rng.IntN(20))...)
-		case 1:
-			p = utf8.AppendRune(p, rune(0x80+rng.IntN(0x800-0x80)))
-		case 2:
-			p = utf8.AppendRune(p, rune(0x800+rng.IntN(0x10000-0x800)))
-		case 3:
-			p = utf8.AppendRune(p, rune(0x10000+rng.IntN(utf8.MaxRune+1-0x10000)))
-		default:
-			p = append(p, byte(rng.IntN(0x80)))
-		}
-	}
-	return p
 }
 
 func TestUTF8Reset(t *testing.T) {

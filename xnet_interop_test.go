@@ -106,7 +106,7 @@ func xnetDial(t *testing.T, addr string) *xws.Conn {
 	t.Helper()
 	cfg, err := xws.NewConfig("ws://"+addr+"/chat", "http://"+addr)
 	require.NoError(t, err)
-	cfg.Dialer = &net.Dialer{Timeout: hsTimeout}
+	cfg.Dialer = &net.Dialer{Timeout: testTimeout}
 	ws, err := xws.DialConfig(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { ws.Close() })
@@ -146,7 +146,7 @@ func TestXNetClientEcho(t *testing.T) {
 
 	for _, m := range interopMessages {
 		t.Run(m.name, func(t *testing.T) {
-			require.NoError(t, ws.SetDeadline(time.Now().Add(hsTimeout)))
+			require.NoError(t, ws.SetDeadline(time.Now().Add(testTimeout)))
 			require.NoError(t, xnetSend(ws, m.typ, m.data))
 			got := recvWithin(t, seen, "message at the server")
 			if MessageType(got.typ) != m.typ || !bytes.Equal(got.data, m.data) {
@@ -215,10 +215,10 @@ func TestXNetClientClose(t *testing.T) {
 			addr, results := upgradeServer(t, func(w http.ResponseWriter, r *http.Request) (*Conn, error) {
 				return Upgrade(w, r, nil)
 			})
-			nc, err := net.DialTimeout("tcp", addr, hsTimeout)
+			nc, err := net.DialTimeout("tcp", addr, testTimeout)
 			require.NoError(t, err)
 			t.Cleanup(func() { nc.Close() })
-			require.NoError(t, nc.SetDeadline(time.Now().Add(hsTimeout)))
+			require.NoError(t, nc.SetDeadline(time.Now().Add(testTimeout)))
 			cfg, err := xws.NewConfig("ws://"+addr+"/chat", "http://"+addr)
 			require.NoError(t, err)
 			ws, err := xws.NewClient(cfg, nc)
@@ -245,7 +245,7 @@ func xnetServer(t *testing.T, handler func(ws *xws.Conn)) string {
 	srv := httptest.NewServer(xws.Server{
 		Handshake: func(*xws.Config, *http.Request) error { return nil },
 		Handler: func(ws *xws.Conn) {
-			ws.SetDeadline(time.Now().Add(hsTimeout))
+			ws.SetDeadline(time.Now().Add(testTimeout))
 			handler(ws)
 		},
 	})
@@ -256,7 +256,7 @@ func xnetServer(t *testing.T, handler func(ws *xws.Conn)) string {
 // dialXNet connects our client to url; the Conn is closed when t ends.
 func dialXNet(t *testing.T, url string) *Conn {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), hsTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	c, resp, err := Dial(ctx, url, nil)
 	require.NoError(t, err)
@@ -292,7 +292,7 @@ func TestXNetServerEcho(t *testing.T) {
 	c := dialXNet(t, xnetServer(t, xnetEcho(ended, true)))
 	for _, m := range interopMessages {
 		t.Run(m.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), hsTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 			defer cancel()
 			require.NoError(t, c.Write(ctx, m.typ, m.data))
 			typ, got, err := c.Read(ctx, nil)
@@ -352,7 +352,7 @@ func TestXNetServerClose(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			wstest.CheckLeaks(t)
 			c := dialXNet(t, xnetServer(t, tt.handler))
-			ctx, cancel := context.WithTimeout(context.Background(), hsTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 			defer cancel()
 			if tt.clientCloses {
 				require.NoError(t, c.Write(ctx, MessageText, []byte("hi")))

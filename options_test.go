@@ -1,5 +1,8 @@
 package websocket
 
+// The options of Upgrade and Dial: values they cannot take are refused up
+// front, and the extremes they can take work.
+
 import (
 	"context"
 	"errors"
@@ -10,8 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/wsforge/websocket/internal/wstest"
 )
 
 // TestOptionsChecked checks that an option set to a value it cannot take
@@ -132,143 +133,5 @@ func TestOptionExtremes(t *testing.T) {
 				t.Fatalf("after SetReadLimit(MaxInt64): got %d bytes, %v", len(got), err)
 			}
 		})
-	}
-}
-
-// TestStatsCountWhatWasRead checks that a frame refused for its declared
-// length counts for nothing in Stats.
-func TestStatsCountWhatWasRead(t *testing.T) {
-	for _, declared := range []uint64{1 << 21, 1 << 62, math.MaxInt64} {
-		c, p := newRawPair(t, false, &UpgradeOptions{CloseTimeout: time.Millisecond}, nil)
-		p.WriteMessage(wstest.OpText, []byte("hello"))
-		if _, _, err := c.Read(context.Background(), nil); err != nil {
-			t.Fatal(err)
-		}
-		// A 64-bit length over the read limit, and no payload.
-		hdr := []byte{0x82, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4}
-		for i := range 8 {
-			hdr[2+i] = byte(declared >> (56 - 8*i))
-		}
-		p.Write(hdr)
-		if _, _, err := c.Read(context.Background(), nil); !errors.Is(err, ErrMessageTooBig) {
-			t.Fatalf("declared %d: got %v, want ErrMessageTooBig", declared, err)
-		}
-		s := c.Stats()
-		if s.MessagesIn != 1 || s.BytesIn != 5 {
-			t.Errorf("declared %d: got MessagesIn %d, BytesIn %d; want 1 and 5", declared, s.MessagesIn, s.BytesIn)
-		}
-	}
-}
-
-// TestCloseResult checks what Close returns: nil when a closing handshake
-// completed, whichever side began it, and an error otherwise.
-func TestCloseResult(t *testing.T) {
-	tests := []struct {
-		name    string
-		before  func(t *testing.T, c *Conn, p *wstest.RawPeer) // runs before Close
-		during  func(p *wstest.RawPeer)                        // the peer's part while Close runs
-		wantNil bool
-	}{
-		{"we close first, the peer answers", nil, func(p *wstest.RawPeer) {
-			p.ReadClose()
-			p.WriteClose(1000, "")
-		}, true},
-		{"the peer closed first, the reader answered", func(t *testing.T, c *Conn, p *wstest.RawPeer) {
-			p.WriteClose(1001, "bye")
-			if _, _, err := c.Read(context.Background(), nil); CloseStatus(err) != StatusGoingAway {
-				t.Fatalf("Read: got %v, want the peer's close", err)
-			}
-		}, nil, true},
-		{"the peer dropped TCP without a close frame", func(t *testing.T, c *Conn, p *wstest.RawPeer) {
-			p.Close()
-			if _, _, err := c.Read(context.Background(), nil); CloseStatus(err) != StatusAbnormalClosure {
-				t.Fatalf("Read: got %v, want an abnormal closure", err)
-			}
-		}, nil, false},
-		{"the peer drops TCP instead of answering", nil, func(p *wstest.RawPeer) {
-			p.ReadClose()
-			p.Close()
-		}, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, p := newRawPair(t, false, &UpgradeOptions{CloseTimeout: time.Hour}, nil)
-			if tt.before != nil {
-				tt.before(t, c, p)
-			}
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				if tt.during != nil {
-					tt.during(p)
-				}
-			}()
-			var err error
-			within(t, "Close", func() { err = c.Close(StatusNormalClosure, "") })
-			<-done
-			if (err == nil) != tt.wantNil {
-				t.Errorf("Close returned %v, want nil: %v", err, tt.wantNil)
-			}
-			if err != nil && strings.Contains(err.Error(), "\n") {
-				t.Errorf("error text spans lines: %q", err)
-			}
-			if err := c.Close(StatusNormalClosure, ""); !errors.Is(err, net.ErrClosed) {
-				t.Errorf("second Close: got %v, want net.ErrClosed", err)
-			}
-		})
-	}
-}
-
-// TestCompressedReadCut checks what a read cut off by its context does in
-// each compression mode and role: an uncompressed message resumes byte for
-// byte; a compressed one ends the connection at once with 1001, as
-// documented, and later reads report net.ErrClosed.
-func TestCompressedReadCut(t *testing.T) {
-	msg := []byte(strings.Repeat("the same words again and again, ", 64))
-	for _, mode := range []string{"off", "no-takeover", "takeover"} {
-		for _, client := range []bool{false, true} {
-			name := mode + "/server"
-			if client {
-				name = mode + "/client"
-			}
-			t.Run(name, func(t *testing.T) {
-				ours, theirs := wstest.TCPPair(t)
-				wstest.CheckLeaks(t)
-				sc := &stallConn{Conn: ours}
-				cfg := (&UpgradeOptions{CloseTimeout: time.Hour}).connConfig()
-				f := wstest.Frame{Fin: true, Op: wstest.OpText, Payload: msg}
-				if mode != "off" {
-					cfg.deflate = newDeflateState(&CompressionOptions{}, mode == "no-takeover", mode == "no-takeover", 15, 15)
-					f = compressed(wstest.OpText, msg)
-				}
-				c := newConn(sc, nil, client, cfg)
-				t.Cleanup(func() { c.CloseNow() })
-				p := wstest.NewRawPeer(theirs, !client)
-				wire := wstest.AppendFrame(nil, wstest.Frame{Fin: f.Fin, RSV: f.RSV, Op: f.Op, Payload: f.Payload, Masked: !client})
-				cut := len(wire) / 2
-				p.WriteFrame(wstest.Frame{Op: f.Op, RSV: f.RSV, Payload: f.Payload[:cut/2]})
-				ctx, cancel := context.WithCancel(context.Background())
-				sc.want, sc.onStall = 1, cancel
-				var err error
-				within(t, "the cut read", func() { _, _, err = c.Read(ctx, nil) })
-				if err != context.Canceled {
-					t.Fatalf("cut read: got %v, want context.Canceled", err)
-				}
-				p.WriteFrame(wstest.Frame{Fin: true, Op: wstest.OpContinuation, Payload: f.Payload[cut/2:]})
-				_, got, err := c.Read(context.Background(), nil)
-				if mode == "off" {
-					if err != nil || string(got) != string(msg) {
-						t.Fatalf("resumed read: got %d bytes, %v; want the message", len(got), err)
-					}
-					return
-				}
-				if !errors.Is(err, net.ErrClosed) {
-					t.Errorf("read after the cut: got %v, want net.ErrClosed", err)
-				}
-				if code, _, err := p.ReadClose(); code != uint16(StatusGoingAway) {
-					t.Errorf("peer got close code %d (%v), want 1001", code, err)
-				}
-			})
-		}
 	}
 }
