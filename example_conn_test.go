@@ -169,3 +169,28 @@ func ExampleCompressionOptions() {
 	fmt.Println(len(got), err, client.Stats().BytesIn < uint64(len(msg)))
 	// Output: 134 <nil> true
 }
+
+func ExampleConn_WritePrepared() {
+	server, client := pair(nil, nil)
+	defer server.CloseNow()
+	defer client.CloseNow()
+	// Encoded once, written to as many connections as need it.
+	pm, err := websocket.NewPreparedMessage(websocket.MessageText, []byte("tick"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	server.WritePrepared(ctx, pm)
+	_, msg, err := client.Read(ctx, nil)
+	fmt.Println(string(msg), err)
+	// Output: tick <nil>
+}
+
+func ExampleConn_RemoteAddr() {
+	server, client := pair(nil, nil)
+	defer server.CloseNow()
+	defer client.CloseNow()
+	// Each end sees the other's address.
+	fmt.Println(server.RemoteAddr().String() == client.LocalAddr().String())
+	// Output: true
+}
