@@ -127,7 +127,7 @@ func headerTokens(h http.Header, name string) []string {
 // this way; close them yourself.
 func Upgrade(w http.ResponseWriter, r *http.Request, opts *UpgradeOptions) (*Conn, error) {
 	if opts == nil {
-		opts = &UpgradeOptions{}
+		opts = &defaultUpgradeOptions
 	}
 	if err := opts.check(); err != nil {
 		http.Error(w, "websocket: the server is misconfigured", http.StatusInternalServerError)
@@ -137,33 +137,71 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *UpgradeOptions) (*Con
 		http.Error(w, "websocket: "+reason, status)
 		return nil, &HandshakeError{Reason: reason, Status: status}
 	}
+	return upgrade(w, r, opts)
+}
+
+// defaultUpgradeOptions stands for a nil *UpgradeOptions; it is only read.
+var defaultUpgradeOptions UpgradeOptions
+
+// upgrade takes the connection over and answers 101. Upgrade and the steps
+// below are kept apart, each with a small stack frame, so that the deepest
+// call of an upgrade stays within the handler goroutine's first stack: a
+// goroutine whose stack grows keeps the larger one while its connection
+// lives.
+//
+//go:noinline
+func upgrade(w http.ResponseWriter, r *http.Request, opts *UpgradeOptions) (*Conn, error) {
 	key := r.Header["Sec-Websocket-Key"][0] // checkRequest saw exactly one
 	protocol := selectSubprotocol(r.Header, opts.Subprotocols)
 	extensions, deflate := acceptDeflate(r.Header, opts.Compression)
+	nc, brw, err := hijack(w)
+	if err != nil {
+		return nil, err
+	}
+	if err := respond(nc, brw.Writer, w.Header(), opts, key, protocol, extensions); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	cfg := opts.connConfig()
+	cfg.subprotocol = protocol
+	cfg.deflate = deflate
+	return newConn(nc, brw.Reader, false, cfg), nil
+}
 
+// hijack takes the connection over from the HTTP server.
+//
+//go:noinline
+func hijack(w http.ResponseWriter) (net.Conn, *bufio.ReadWriter, error) {
 	nc, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		http.Error(w, "websocket: cannot take over the connection", http.StatusInternalServerError)
-		return nil, fmt.Errorf("websocket: upgrade: %w", err)
+		return nil, nil, fmt.Errorf("websocket: upgrade: %w", err)
 	}
-	resp := w.Header().Clone()
+	return nc, brw, nil
+}
+
+// respond writes the 101 response, with the headers already set on the
+// ResponseWriter and opts.ResponseHeader, within opts.HandshakeTimeout.
+//
+//go:noinline
+func respond(nc net.Conn, bw *bufio.Writer, set http.Header, opts *UpgradeOptions, key, protocol, extensions string) error {
+	resp := set.Clone()
+	if resp == nil && len(opts.ResponseHeader) > 0 {
+		resp = make(http.Header, len(opts.ResponseHeader)) // a ResponseWriter with no header map
+	}
 	for k, vs := range opts.ResponseHeader {
 		resp[k] = append(resp[k], vs...)
 	}
 	if opts.HandshakeTimeout > 0 {
 		nc.SetWriteDeadline(time.Now().Add(opts.HandshakeTimeout))
 	}
-	if err := writeResponse(nc, brw.Writer, key, protocol, extensions, resp); err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("websocket: upgrade: %w", err)
+	if err := writeResponse(nc, bw, key, protocol, extensions, resp); err != nil {
+		return fmt.Errorf("websocket: upgrade: %w", err)
 	}
 	if opts.HandshakeTimeout > 0 {
 		nc.SetWriteDeadline(time.Time{})
 	}
-	cfg := opts.connConfig()
-	cfg.subprotocol = protocol
-	cfg.deflate = deflate
-	return newConn(nc, brw.Reader, false, cfg), nil
+	return nil
 }
 
 // checkRequest validates an opening handshake (RFC 6455 §4.2.1) and returns
