@@ -158,7 +158,10 @@ func upgrade(w http.ResponseWriter, r *http.Request, opts *UpgradeOptions) (*Con
 	if err != nil {
 		return nil, err
 	}
-	if err := respond(nc, brw.Writer, w.Header(), opts, key, protocol, extensions); err != nil {
+	// The accept key is computed here, not in the deeper respond: SHA-1
+	// takes a large frame.
+	accept := acceptKey(key)
+	if err := respond(nc, brw.Writer, w.Header(), opts, &accept, protocol, extensions); err != nil {
 		nc.Close()
 		return nil, err
 	}
@@ -180,22 +183,36 @@ func hijack(w http.ResponseWriter) (net.Conn, *bufio.ReadWriter, error) {
 	return nc, brw, nil
 }
 
+// responseHeader returns the extra headers of the 101: a copy of set with
+// the values of extra added, or nil when both are empty, as they usually
+// are. It is a function of its own to keep the copy's frame out of the
+// write's.
+//
+//go:noinline
+func responseHeader(set, extra http.Header) http.Header {
+	if len(set) == 0 && len(extra) == 0 {
+		return nil
+	}
+	h := make(http.Header, len(set)+len(extra))
+	for k, vs := range set {
+		h[k] = append(h[k], vs...)
+	}
+	for k, vs := range extra {
+		h[k] = append(h[k], vs...)
+	}
+	return h
+}
+
 // respond writes the 101 response, with the headers already set on the
 // ResponseWriter and opts.ResponseHeader, within opts.HandshakeTimeout.
 //
 //go:noinline
-func respond(nc net.Conn, bw *bufio.Writer, set http.Header, opts *UpgradeOptions, key, protocol, extensions string) error {
-	resp := set.Clone()
-	if resp == nil && len(opts.ResponseHeader) > 0 {
-		resp = make(http.Header, len(opts.ResponseHeader)) // a ResponseWriter with no header map
-	}
-	for k, vs := range opts.ResponseHeader {
-		resp[k] = append(resp[k], vs...)
-	}
+func respond(nc net.Conn, bw *bufio.Writer, set http.Header, opts *UpgradeOptions, accept *[28]byte, protocol, extensions string) error {
+	resp := responseHeader(set, opts.ResponseHeader)
 	if opts.HandshakeTimeout > 0 {
 		nc.SetWriteDeadline(time.Now().Add(opts.HandshakeTimeout))
 	}
-	if err := writeResponse(nc, bw, key, protocol, extensions, resp); err != nil {
+	if err := writeResponse(nc, bw, accept, protocol, extensions, resp); err != nil {
 		return fmt.Errorf("websocket: upgrade: %w", err)
 	}
 	if opts.HandshakeTimeout > 0 {
@@ -374,20 +391,37 @@ func selectSubprotocol(h http.Header, server []string) string {
 }
 
 // writeResponse sends the 101 response (RFC 6455 §4.2.2 item 5).
-func writeResponse(nc net.Conn, bw *bufio.Writer, key, protocol, extensions string, extra http.Header) error {
+func writeResponse(nc net.Conn, bw *bufio.Writer, accept *[28]byte, protocol, extensions string, extra http.Header) error {
 	if bw == nil {
 		bw = bufio.NewWriter(nc)
 	}
-	accept := acceptKey(key)
 	bw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ")
 	bw.Write(append(bw.AvailableBuffer(), accept[:]...)) // accept stays on the stack
 	bw.WriteString("\r\n")
 	if protocol != "" {
-		bw.WriteString("Sec-WebSocket-Protocol: " + protocol + "\r\n")
+		bw.WriteString("Sec-WebSocket-Protocol: ")
+		bw.WriteString(protocol)
+		bw.WriteString("\r\n")
 	}
 	if extensions != "" {
-		bw.WriteString("Sec-WebSocket-Extensions: " + extensions + "\r\n")
+		bw.WriteString("Sec-WebSocket-Extensions: ")
+		bw.WriteString(extensions)
+		bw.WriteString("\r\n")
 	}
+	if len(extra) > 0 {
+		if err := writeExtraHeader(bw, extra); err != nil {
+			return err
+		}
+	}
+	bw.WriteString("\r\n")
+	return bw.Flush()
+}
+
+// writeExtraHeader writes the application's headers of the 101, less those
+// the handshake sets itself; it may delete them from extra, a copy.
+//
+//go:noinline
+func writeExtraHeader(bw *bufio.Writer, extra http.Header) error {
 	// Keys are compared canonically: a map literal may hold "upgrade" or
 	// "Sec-WebSocket-Accept", which Header.Write would send as they are.
 	for k := range extra {
@@ -396,9 +430,5 @@ func writeResponse(nc net.Conn, bw *bufio.Writer, key, protocol, extensions stri
 			delete(extra, k)
 		}
 	}
-	if err := extra.Write(bw); err != nil {
-		return err
-	}
-	bw.WriteString("\r\n")
-	return bw.Flush()
+	return extra.Write(bw)
 }
