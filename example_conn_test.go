@@ -194,3 +194,44 @@ func ExampleConn_RemoteAddr() {
 	fmt.Println(server.RemoteAddr().String() == client.LocalAddr().String())
 	// Output: true
 }
+
+// The lean way to serve many connections: upgrade, hand the Conn to a
+// goroutine of its own and return from the handler, so that net/http's
+// per-request state is released. The request's context ends when the
+// handler returns, so the goroutine uses a context that outlives it.
+func ExampleUpgrade_detached() {
+	serve := func(ctx context.Context, c *websocket.Conn) {
+		defer c.CloseNow()
+		var buf []byte
+		for {
+			typ, msg, err := c.Read(ctx, buf[:0])
+			if err != nil {
+				return
+			}
+			if err := c.Write(ctx, typ, msg); err != nil {
+				return
+			}
+			buf = msg
+		}
+	}
+	ctx, stop := context.WithCancel(context.Background()) // the server's lifetime
+	defer stop()
+	srv := websockettest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		go serve(ctx, c) // not r.Context(): it ends when this handler returns
+	}))
+	defer srv.Close()
+
+	c, _, err := websocket.Dial(ctx, srv.URL, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.Write(ctx, websocket.MessageText, []byte("still here"))
+	_, msg, err := c.Read(ctx, nil)
+	fmt.Println(string(msg), err)
+	// Output: still here <nil>
+}
