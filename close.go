@@ -306,12 +306,15 @@ func (c *Conn) awaitEOF(deadline time.Time) {
 // fail fails the connection (§7.1.7) after a violation by the peer: it sends
 // a close frame with code, lingers so that the frame is not lost, and
 // closes. The caller holds readMu.
-func (c *Conn) fail(code StatusCode, err error) error {
+func (c *Conn) fail(code StatusCode, err error) error { return c.failWith(code, err, true) }
+
+// failWith is fail, lingering after the close frame only if linger is set.
+func (c *Conn) failWith(code StatusCode, err error, linger bool) error {
 	c.readErr = err
 	c.stats.flag(flagReadFailed)
 	c.closing.started.Store(true)
 	deadline := time.Now().Add(c.cfg.closeTimeout)
-	if c.writeClose(deadline, code, "") == nil {
+	if c.writeClose(deadline, code, "") == nil && linger {
 		c.linger(deadline)
 	}
 	c.closeConn()

@@ -5,7 +5,7 @@ import "sync/atomic"
 // connStats counts a Conn's traffic. The reader and the writers update it
 // with atomic adds, never a lock, and any goroutine may read it.
 type connStats struct {
-	msgsIn, bytesIn      atomic.Uint64 // by the reader: messages read whole, payload bytes read
+	msgsIn, bytesIn      atomic.Uint64 // by the reader: messages read whole, payload bytes of accepted frames
 	msgsOut, bytesOut    atomic.Uint64 // by the writer holding frameMu
 	pongs                atomic.Uint64 // by the reader; the heartbeat watches it
 	closeSent, closeRecv atomic.Uint32 // close codes, 0 for none
@@ -37,9 +37,9 @@ func (s *connStats) flag(f uint32) { s.flags.Or(f) }
 type ConnStats struct {
 	// MessagesIn counts the data messages read whole (including those the
 	// application skipped), MessagesOut those sent. BytesIn counts the
-	// payload bytes read from the wire, BytesOut those sent, compressed for
-	// compressed messages. A message refused before it was read (over the
-	// read limit, say) counts for nothing but the bytes read of it.
+	// payload bytes of the data frames received, BytesOut those sent,
+	// compressed for compressed messages. A frame refused from its header
+	// (over the read limit, say) counts for nothing.
 	MessagesIn, MessagesOut uint64
 	BytesIn, BytesOut       uint64
 

@@ -9,7 +9,6 @@ import (
 	"math"
 	"net"
 	"os"
-	"time"
 )
 
 // Frame-level violations (RFC 6455 §5), reported with close code 1002.
@@ -96,7 +95,7 @@ func (c *Conn) grow(buf []byte, start int) []byte {
 	if room-grow < 512 {
 		grow = room // no last small step, which would copy it all again
 	}
-	if grow = min(grow, room); grow <= 0 {
+	if grow <= 0 {
 		return buf // the next frame header is refused, if it brings any byte
 	}
 	nb := make([]byte, len(buf), int64(len(buf))+grow)
@@ -195,7 +194,6 @@ func (c *Conn) skipFrame(ctx context.Context) error {
 		// Count as it goes: a read cut off by ctx must resume exactly.
 		n, err := c.br.Discard(int(min(c.frameLeft, int64(c.br.Size()))))
 		c.frameLeft -= int64(n)
-		c.stats.bytesIn.Add(uint64(n))
 		if err != nil {
 			return c.readFailed(ctx, err)
 		}
@@ -303,11 +301,7 @@ func (c *Conn) inflateFailed(ctx context.Context, err error) error {
 		// The caller's context has ended: close at once, without the
 		// linger of fail.
 		c.resume.abandon()
-		c.readErr = errCompressedCut
-		c.stats.flag(flagReadFailed)
-		c.closing.started.Store(true)
-		c.writeClose(time.Now().Add(c.cfg.closeTimeout), StatusGoingAway, "")
-		c.closeConn()
+		c.failWith(StatusGoingAway, errCompressedCut, false)
 		return ctx.Err()
 	}
 	return c.fail(StatusInternalError, err)
@@ -337,7 +331,6 @@ func (c *Conn) readPayload(ctx context.Context, p []byte) (int, error) {
 			c.maskKey = mask(c.maskKey, p[:n])
 		}
 		c.frameLeft -= int64(n)
-		c.stats.bytesIn.Add(uint64(n))
 		return n, nil
 	}
 	return 0, c.readFailed(ctx, err)
@@ -393,6 +386,7 @@ func (c *Conn) nextFrame(ctx context.Context) error {
 			return c.fail(StatusMessageTooBig, ErrMessageTooBig)
 		}
 		c.br.Discard(size)
+		c.stats.bytesIn.Add(uint64(h.length)) // accepted: counted once, not per read
 		c.msgSize += h.length
 		c.frame = h
 		c.frameLeft = h.length
